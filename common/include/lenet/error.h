@@ -1,0 +1,32 @@
+// Errors shared by every lenet library. Libraries throw; applications catch in main.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace lenet {
+
+// A failed CUDA runtime call or kernel launch. what() reads
+// "file:line: expr: cudaErrorName (code): error string"; code() is the cudaError_t value.
+class CudaError : public std::runtime_error {
+ public:
+  CudaError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+}  // namespace lenet
+
+// Throws std::invalid_argument with the streamed message when cond is false:
+//   LENET_CHECK(stride >= 1, "conv2d_forward: stride must be >= 1, got " << stride);
+#define LENET_CHECK(cond, msg)                                  \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      std::ostringstream lenet_check_stream_;                   \
+      lenet_check_stream_ << msg;                               \
+      throw std::invalid_argument(lenet_check_stream_.str());   \
+    }                                                           \
+  } while (0)
