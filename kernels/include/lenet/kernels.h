@@ -3,6 +3,13 @@
 #pragma once
 
 #include <lenet/error.h>
+#include <lenet/kernels/conv2d.h>
+#include <lenet/kernels/count_correct.h>
+#include <lenet/kernels/linear.h>
+#include <lenet/kernels/maxpool2d.h>
 #include <lenet/kernels/memory.h>
+#include <lenet/kernels/normalize.h>
 #include <lenet/kernels/relu.h>
 #include <lenet/kernels/runtime.h>
+#include <lenet/kernels/sgd_momentum.h>
+#include <lenet/kernels/softmax_cross_entropy.h>

@@ -1,0 +1,28 @@
+#include <lenet/kernels/normalize.h>
+
+#include <cmath>
+
+#include "launch.h"
+#include "normalize.cuh"
+
+namespace lenet::kernels {
+inline namespace LENET_KERNELS_ABI {
+
+namespace {
+constexpr int kBlockSize = 256;
+}
+
+void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float std,
+                  cudaStream_t stream) {
+  LENET_CHECK(n >= 0, "normalize_u8: n must be >= 0, got " << n);
+  LENET_CHECK(std::isfinite(mean), "normalize_u8: mean must be finite, got " << mean);
+  LENET_CHECK(std::isfinite(std) && std > 0.0f, "normalize_u8: std must be finite and > 0, got " << std);
+  if (n == 0) return;
+  LENET_CHECK(pixels != nullptr, "normalize_u8: pixels is null");
+  LENET_CHECK(y != nullptr, "normalize_u8: y is null");
+  LENET_LAUNCH(normalize_u8_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
+               pixels, y, mean, std);
+}
+
+}  // namespace LENET_KERNELS_ABI
+}  // namespace lenet::kernels
