@@ -4,7 +4,8 @@
 // row-major, activations NCHW.
 //
 // Fill a shape by name, then call check() with the name of the op about to use it:
-//   const lenet::Conv2dShape s{/*N*/ 64, /*C*/ 1, /*H*/ 28, /*W*/ 28, /*OC*/ 6, /*KH*/ 5, /*KW*/ 5};
+//   // N, C, H, W, OC, KH, KW (stride 1 and pad 0 by default)
+//   const lenet::Conv2dShape s{64, 1, 28, 28, 6, 5, 5};
 //   s.check("conv2d_forward");   // throws std::invalid_argument naming the op and the field
 #pragma once
 
@@ -48,7 +49,9 @@ struct Conv2dShape {
   std::int64_t OW() const { return (W + 2 * pad - KW) / stride + 1; }
 
   std::int64_t x_size() const { return detail::checked_product("Conv2dShape", "x", {N, C, H, W}); }
-  std::int64_t w_size() const { return detail::checked_product("Conv2dShape", "w", {OC, C, KH, KW}); }
+  std::int64_t w_size() const {
+    return detail::checked_product("Conv2dShape", "w", {OC, C, KH, KW});
+  }
   std::int64_t b_size() const { return OC; }
   std::int64_t y_size() const {
     return detail::checked_product("Conv2dShape", "y", {N, OC, OH(), OW()});

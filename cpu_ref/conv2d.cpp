@@ -1,0 +1,158 @@
+// Convolution as im2col + GEMM, one image at a time. For image n, im2col gathers every input
+// patch an output position reads into one column of col [C*KH*KW, OH*OW], so
+//   y_n [OC, OH*OW]           = w [OC, C*KH*KW] * col_n
+//   dcol_n [C*KH*KW, OH*OW]   = w^T * dy_n, then col2im adds each entry back where it came from
+//   dw [OC, C*KH*KW]         += dy_n * col_n^T
+// The padding is the zeros im2col writes for positions outside the image.
+#include <lenet/cpu_ref/conv2d.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "eigen_maps.h"
+
+namespace lenet::cpu_ref {
+
+namespace {
+
+using detail::check_not_null;
+using detail::ConstColVectorMap;
+using detail::ConstMatrixMap;
+using detail::MatrixMap;
+
+// Rows of col: C*KH*KW, in w's (c, kh, kw) order. Columns: OH*OW.
+std::int64_t col_rows(const Conv2dShape& s) { return s.C * s.KH * s.KW; }
+std::int64_t col_cols(const Conv2dShape& s) { return s.OH() * s.OW(); }
+
+// The im2col buffer can be larger than x, w and y (each input pixel appears up to KH*KW
+// times), so its size gets its own overflow check.
+std::int64_t col_size(const Conv2dShape& s, const char* op) {
+  return lenet::detail::checked_product(op, "im2col buffer [C*KH*KW, OH*OW]",
+                                        {s.C, s.KH, s.KW, s.OH(), s.OW()});
+}
+
+// x_n: [C, H, W] -> col: [C*KH*KW, OH*OW].
+template <typename T>
+void im2col(const Conv2dShape& s, const T* x_n, T* col) {
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        T* row = col + ((c * s.KH + kh) * s.KW + kw) * OH * OW;
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          const std::int64_t ih = oh * s.stride - s.pad + kh;
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const std::int64_t iw = ow * s.stride - s.pad + kw;
+            const bool inside = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
+            row[oh * OW + ow] = inside ? x_n[(c * s.H + ih) * s.W + iw] : T(0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: col: [C*KH*KW, OH*OW] -> dx_n: [C, H, W], overwritten. An input
+// pixel read by several patches receives the sum; padding positions are dropped.
+template <typename T>
+void col2im(const Conv2dShape& s, const T* col, T* dx_n) {
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  std::fill(dx_n, dx_n + s.C * s.H * s.W, T(0));
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        const T* row = col + ((c * s.KH + kh) * s.KW + kw) * OH * OW;
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          const std::int64_t ih = oh * s.stride - s.pad + kh;
+          if (ih < 0 || ih >= s.H) continue;
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const std::int64_t iw = ow * s.stride - s.pad + kw;
+            if (iw < 0 || iw >= s.W) continue;
+            dx_n[(c * s.H + ih) * s.W + iw] += row[oh * OW + ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const NonDeduced<T>* b, T* y) {
+  constexpr const char* kOp = "conv2d_forward";
+  s.check(kOp);
+  check_not_null(kOp, "x", x);
+  check_not_null(kOp, "w", w);
+  check_not_null(kOp, "y", y);
+  const std::int64_t K = col_rows(s), P = col_cols(s);
+  std::vector<T> col(col_size(s, kOp));
+  const ConstMatrixMap<T> w_mat(w, s.OC, K);
+  const ConstMatrixMap<T> col_mat(col.data(), K, P);
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    im2col(s, x + n * s.C * s.H * s.W, col.data());
+    MatrixMap<T> y_n(y + n * s.OC * P, s.OC, P);
+    y_n.noalias() = w_mat * col_mat;
+    if (b != nullptr) y_n.colwise() += ConstColVectorMap<T>(b, s.OC);
+  }
+}
+
+template <typename T>
+void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  constexpr const char* kOp = "conv2d_backward_data";
+  s.check(kOp);
+  check_not_null(kOp, "dy", dy);
+  check_not_null(kOp, "w", w);
+  check_not_null(kOp, "dx", dx);
+  const std::int64_t K = col_rows(s), P = col_cols(s);
+  std::vector<T> dcol(col_size(s, kOp));
+  const ConstMatrixMap<T> w_mat(w, s.OC, K);
+  MatrixMap<T> dcol_mat(dcol.data(), K, P);
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    const ConstMatrixMap<T> dy_n(dy + n * s.OC * P, s.OC, P);
+    dcol_mat.noalias() = w_mat.transpose() * dy_n;
+    col2im(s, dcol.data(), dx + n * s.C * s.H * s.W);
+  }
+}
+
+template <typename T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw,
+                            NonDeduced<T>* db) {
+  constexpr const char* kOp = "conv2d_backward_filter";
+  s.check(kOp);
+  check_not_null(kOp, "x", x);
+  check_not_null(kOp, "dy", dy);
+  check_not_null(kOp, "dw", dw);
+  const std::int64_t K = col_rows(s), P = col_cols(s);
+  std::vector<T> col(col_size(s, kOp));
+  const ConstMatrixMap<T> col_mat(col.data(), K, P);
+  MatrixMap<T> dw_mat(dw, s.OC, K);
+  dw_mat.setZero();
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    im2col(s, x + n * s.C * s.H * s.W, col.data());
+    const ConstMatrixMap<T> dy_n(dy + n * s.OC * P, s.OC, P);
+    dw_mat.noalias() += dy_n * col_mat.transpose();
+  }
+  if (db != nullptr) {
+    detail::ColVectorMap<T> db_vec(db, s.OC);
+    db_vec.setZero();
+    for (std::int64_t n = 0; n < s.N; ++n) {
+      db_vec += ConstMatrixMap<T>(dy + n * s.OC * P, s.OC, P).rowwise().sum();
+    }
+  }
+}
+
+template void conv2d_forward<float>(const Conv2dShape&, const float*, const float*, const float*,
+                                    float*);
+template void conv2d_forward<double>(const Conv2dShape&, const double*, const double*,
+                                     const double*, double*);
+template void conv2d_backward_data<float>(const Conv2dShape&, const float*, const float*, float*);
+template void conv2d_backward_data<double>(const Conv2dShape&, const double*, const double*,
+                                           double*);
+template void conv2d_backward_filter<float>(const Conv2dShape&, const float*, const float*,
+                                            float*, float*);
+template void conv2d_backward_filter<double>(const Conv2dShape&, const double*, const double*,
+                                             double*, double*);
+
+}  // namespace lenet::cpu_ref

@@ -1,0 +1,78 @@
+// Max pooling by direct loops: each output scans its K x K window in row-major order.
+#include <lenet/cpu_ref/maxpool2d.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "eigen_maps.h"
+
+namespace lenet::cpu_ref {
+
+using detail::check_not_null;
+
+template <typename T>
+void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int32_t* idx) {
+  constexpr const char* kOp = "maxpool2d_forward";
+  s.check(kOp);
+  check_not_null(kOp, "x", x);
+  check_not_null(kOp, "y", y);
+  check_not_null(kOp, "idx", idx);
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
+    const T* x_p = x + plane * s.H * s.W;
+    T* y_p = y + plane * OH * OW;
+    std::int32_t* idx_p = idx + plane * OH * OW;
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        std::int64_t best = (oh * s.stride) * s.W + ow * s.stride;
+        for (std::int64_t i = 0; i < s.K; ++i) {
+          for (std::int64_t j = 0; j < s.K; ++j) {
+            const std::int64_t at = (oh * s.stride + i) * s.W + (ow * s.stride + j);
+            // Strictly greater keeps the first maximum; once best holds a NaN nothing
+            // replaces it, and a NaN replaces any number.
+            const bool take =
+                x_p[at] > x_p[best] || (std::isnan(x_p[at]) && !std::isnan(x_p[best]));
+            if (take) best = at;
+          }
+        }
+        y_p[oh * OW + ow] = x_p[best];
+        idx_p[oh * OW + ow] = static_cast<std::int32_t>(best);
+      }
+    }
+  }
+}
+
+template <typename T>
+void maxpool2d_backward(const Pool2dShape& s, const T* dy, const std::int32_t* idx, T* dx) {
+  constexpr const char* kOp = "maxpool2d_backward";
+  s.check(kOp);
+  check_not_null(kOp, "dy", dy);
+  check_not_null(kOp, "idx", idx);
+  check_not_null(kOp, "dx", dx);
+  const std::int64_t OH = s.OH(), OW = s.OW(), plane_size = s.H * s.W;
+  const std::int64_t y_size = s.N * s.C * OH * OW;
+  // Validate every index before writing, so a bad one leaves dx untouched.
+  for (std::int64_t i = 0; i < y_size; ++i) {
+    LENET_CHECK(idx[i] >= 0 && idx[i] < plane_size,
+                kOp << ": idx[" << i << "] = " << idx[i] << " is outside the plane [0, H*W = "
+                    << plane_size << ")");
+  }
+  std::fill(dx, dx + s.N * s.C * plane_size, T(0));
+  for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
+    for (std::int64_t o = 0; o < OH * OW; ++o) {
+      const std::int64_t i = plane * OH * OW + o;
+      dx[plane * plane_size + idx[i]] += dy[i];
+    }
+  }
+}
+
+template void maxpool2d_forward<float>(const Pool2dShape&, const float*, float*, std::int32_t*);
+template void maxpool2d_forward<double>(const Pool2dShape&, const double*, double*,
+                                        std::int32_t*);
+template void maxpool2d_backward<float>(const Pool2dShape&, const float*, const std::int32_t*,
+                                        float*);
+template void maxpool2d_backward<double>(const Pool2dShape&, const double*, const std::int32_t*,
+                                         double*);
+
+}  // namespace lenet::cpu_ref

@@ -1,0 +1,31 @@
+#include <lenet/cpu_ref/normalize.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "eigen_maps.h"
+
+namespace lenet::cpu_ref {
+
+using detail::check_not_null;
+
+template <typename T>
+void normalize_u8(std::int64_t n, const std::uint8_t* pixels, T* y, NonDeduced<T> mean,
+                  NonDeduced<T> std) {
+  constexpr const char* kOp = "normalize_u8";
+  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  LENET_CHECK(std::isfinite(mean), kOp << ": mean must be finite, got " << mean);
+  LENET_CHECK(std::isfinite(std) && std > T(0),
+              kOp << ": std must be finite and > 0, got " << std);
+  if (n == 0) return;
+  check_not_null(kOp, "pixels", pixels);
+  check_not_null(kOp, "y", y);
+  for (std::int64_t i = 0; i < n; ++i) {
+    y[i] = (static_cast<T>(pixels[i]) / T(255) - mean) / std;
+  }
+}
+
+template void normalize_u8<float>(std::int64_t, const std::uint8_t*, float*, float, float);
+template void normalize_u8<double>(std::int64_t, const std::uint8_t*, double*, double, double);
+
+}  // namespace lenet::cpu_ref

@@ -1,0 +1,35 @@
+#include <lenet/cpu_ref/sgd_momentum.h>
+
+#include <cstdint>
+
+#include "eigen_maps.h"
+
+namespace lenet::cpu_ref {
+
+using detail::check_not_null;
+
+template <typename T>
+void sgd_momentum_step(const SgdParams& h, std::int64_t n, T* p, const T* g, T* v) {
+  constexpr const char* kOp = "sgd_momentum_step";
+  h.check(kOp);
+  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  if (n == 0) return;
+  check_not_null(kOp, "p", p);
+  check_not_null(kOp, "g", g);
+  check_not_null(kOp, "v", v);
+  const T lr = static_cast<T>(h.lr);
+  const T momentum = static_cast<T>(h.momentum);
+  const T weight_decay = static_cast<T>(h.weight_decay);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T g_decayed = g[i] + weight_decay * p[i];
+    v[i] = momentum * v[i] + g_decayed;
+    p[i] -= lr * v[i];
+  }
+}
+
+template void sgd_momentum_step<float>(const SgdParams&, std::int64_t, float*, const float*,
+                                       float*);
+template void sgd_momentum_step<double>(const SgdParams&, std::int64_t, double*, const double*,
+                                        double*);
+
+}  // namespace lenet::cpu_ref

@@ -1,0 +1,64 @@
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <lenet/cpu_ref/normalize.h>
+
+#include "support/compare.h"
+#include "support/random.h"
+#include "support/throws.h"
+
+namespace {
+
+using namespace lenet::cpu_ref;
+using namespace lenet::test;
+
+TEST(NormalizeRef, ForwardHandComputed) {
+  // The seed recipe, mean = std = 0.5: 0 -> -1, 255 -> 1, 51 = 0.2*255 -> (0.2 - 0.5)/0.5.
+  const std::vector<std::uint8_t> pixels = {0, 255, 51, 102};
+  std::vector<double> y = nan_filled<double>(4);
+  normalize_u8(4, pixels.data(), y.data(), 0.5, 0.5);
+  EXPECT_TRUE(all_close(y, std::vector<double>{-1, 1, -0.6, -0.2}, 1e-15, 1e-15));
+
+  // MNIST's usual statistics.
+  normalize_u8(4, pixels.data(), y.data(), 0.1307, 0.3081);
+  EXPECT_TRUE(all_close(y,
+                        std::vector<double>{-0.1307 / 0.3081, 0.8693 / 0.3081,
+                                            0.0693 / 0.3081, 0.2693 / 0.3081},
+                        1e-15, 1e-14));
+}
+
+TEST(NormalizeRef, FloatAgreesWithDouble) {
+  const auto pixels = random_bytes(1000, 7);
+  std::vector<double> y(pixels.size());
+  normalize_u8(1000, pixels.data(), y.data(), 0.5, 0.5);
+  auto yf = nan_filled<float>(pixels.size());
+  normalize_u8(1000, pixels.data(), yf.data(), 0.5, 0.5);
+  EXPECT_TRUE(all_close(yf, y, 1e-7, 1e-6));
+}
+
+TEST(NormalizeRef, EmptyIsANoOpAndBadArgumentsThrow) {
+  EXPECT_NO_THROW(normalize_u8<float>(0, nullptr, nullptr, 0.5f, 0.5f));
+  const std::vector<std::uint8_t> pixels(3);
+  std::vector<float> y(3);
+  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, 0.0); },
+                                      {"normalize_u8: std"}));
+  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, -1.0); },
+                                      {"normalize_u8: std"}));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        normalize_u8(3, pixels.data(), y.data(), std::numeric_limits<float>::quiet_NaN(), 1.0);
+      },
+      {"normalize_u8: mean"}));
+  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(-1, pixels.data(), y.data(), 0.5, 0.5); },
+                                      {"normalize_u8: n"}));
+  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, nullptr, y.data(), 0.5, 0.5); },
+                                      {"normalize_u8: pixels is null"}));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] { normalize_u8<float>(3, pixels.data(), nullptr, 0.5, 0.5); },
+      {"normalize_u8: y is null"}));
+}
+
+}  // namespace
