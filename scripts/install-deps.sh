@@ -18,6 +18,8 @@ packages=(
   libzstd-dev           # ZSTD-compressed fatbin entries
   libcli11-dev          # command-line parsing in the apps
   nlohmann-json3-dev    # JSON output (metrics, cuda_doctor --json)
+  curl                  # scripts/download_mnist.sh fetches the MNIST files (and its test)
+  ca-certificates       # certificates for the HTTPS mirrors of the download script
 )
 
 say() { printf 'install-deps: %s\n' "$*"; }
