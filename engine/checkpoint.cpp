@@ -1,0 +1,114 @@
+#include <lenet/engine/checkpoint.h>
+
+#include <cstdlib>
+#include <exception>
+#include <limits>
+#include <sstream>
+
+#include <lenet/engine/safetensors.h>
+
+namespace lenet::engine {
+
+namespace {
+
+constexpr const char* kFormat = "lenet-cuda checkpoint 1";
+constexpr const char* kMomentumPrefix = "momentum.";
+
+std::string number(double v) {
+  std::ostringstream out;
+  out.precision(std::numeric_limits<double>::max_digits10);
+  out << v;
+  return out.str();
+}
+
+const std::string& meta(const SafetensorsFile& file, const std::string& path,
+                        const std::string& key) {
+  const auto it = file.metadata.find(key);
+  if (it == file.metadata.end()) {
+    throw CheckpointError(path + ": not a lenet checkpoint: metadata '" + key + "' is missing");
+  }
+  return it->second;
+}
+
+template <typename T>
+T parse(const SafetensorsFile& file, const std::string& path, const std::string& key) {
+  const std::string& text = meta(file, path, key);
+  std::istringstream in(text);
+  T value{};
+  in >> value;
+  if (in.fail() || !in.eof()) {
+    throw CheckpointError(path + ": metadata '" + key + "' is not a number: '" + text + "'");
+  }
+  return value;
+}
+
+void read_tensors(const SafetensorsFile& file, const std::string& path, const std::string& prefix,
+                  HostParams* out) {
+  for (auto& t : out->tensors) {
+    const std::string name = prefix + t.name;
+    const NamedTensor* found = file.find(name);
+    if (found == nullptr) throw CheckpointError(path + ": tensor '" + name + "' is missing");
+    if (found->shape != t.shape) {
+      std::ostringstream msg;
+      msg << path << ": tensor '" << name << "' has shape [";
+      for (std::size_t i = 0; i < found->shape.size(); ++i) msg << (i ? ", " : "") << found->shape[i];
+      msg << "], the seed LeNet's is [";
+      for (std::size_t i = 0; i < t.shape.size(); ++i) msg << (i ? ", " : "") << t.shape[i];
+      msg << "]";
+      throw CheckpointError(msg.str());
+    }
+    t.data = found->data;
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const TrainingState& state) {
+  SafetensorsFile file;
+  for (const auto& t : state.params.tensors) file.tensors.push_back({t.name, t.shape, t.data});
+  for (const auto& t : state.momentum.tensors) {
+    file.tensors.push_back({kMomentumPrefix + t.name, t.shape, t.data});
+  }
+  file.metadata = {
+      {"format", kFormat},
+      {"epochs_done", std::to_string(state.epochs_done)},
+      {"step", std::to_string(state.step)},
+      {"seed", std::to_string(state.seed)},
+      {"rng", state.rng},
+      {"batch_size", std::to_string(state.batch_size)},
+      {"limit_train", std::to_string(state.limit_train)},
+      {"lr", number(state.sgd.lr)},
+      {"momentum", number(state.sgd.momentum)},
+      {"weight_decay", number(state.sgd.weight_decay)},
+  };
+  save_safetensors(path, file);
+}
+
+TrainingState load_checkpoint(const std::string& path) {
+  const SafetensorsFile file = load_safetensors(path);
+  if (meta(file, path, "format") != kFormat) {
+    throw CheckpointError(path + ": not a lenet checkpoint: format is '" +
+                          meta(file, path, "format") + "', expected '" + kFormat + "'");
+  }
+  TrainingState state;
+  read_tensors(file, path, "", &state.params);
+  read_tensors(file, path, kMomentumPrefix, &state.momentum);
+  state.epochs_done = parse<std::int64_t>(file, path, "epochs_done");
+  state.step = parse<std::int64_t>(file, path, "step");
+  state.seed = parse<std::uint64_t>(file, path, "seed");
+  state.rng = meta(file, path, "rng");
+  state.batch_size = parse<std::int64_t>(file, path, "batch_size");
+  state.limit_train = parse<std::int64_t>(file, path, "limit_train");
+  state.sgd.lr = parse<double>(file, path, "lr");
+  state.sgd.momentum = parse<double>(file, path, "momentum");
+  state.sgd.weight_decay = parse<double>(file, path, "weight_decay");
+  if (state.epochs_done < 0 || state.step < 0 || state.batch_size < 1) {
+    throw CheckpointError(path + ": training state out of range (epochs_done " +
+                          std::to_string(state.epochs_done) + ", step " +
+                          std::to_string(state.step) + ", batch_size " +
+                          std::to_string(state.batch_size) + ")");
+  }
+  return state;
+}
+
+}  // namespace lenet::engine

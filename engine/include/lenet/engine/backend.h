@@ -1,0 +1,130 @@
+// The one interface the engine trains through. Four executors implement it:
+//   cpu  - the Eigen reference ops (lenet::cpu_ref) in float, the batch split over threads
+//   sim  - the handwritten CUDA kernels run by the CPU simulator (lenet::kernels_sim)
+//   cuda - the handwritten CUDA kernels on a GPU (lenet::kernels)
+// Pointers passed to the ops are the backend's own memory (from allocate()); shapes and
+// argument order are those of the kernel launchers and the reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <lenet/shapes.h>
+
+namespace lenet::engine {
+
+class Backend;
+
+// Memory owned by a backend: device memory for cuda and sim, host memory for cpu. Move-only;
+// freed by its destructor.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(void* data, std::size_t bytes, void (*release)(void*)) noexcept
+      : data_(data), bytes_(bytes), release_(release) {}
+  ~Buffer() { reset(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& other) noexcept { swap(other); }
+  Buffer& operator=(Buffer&& other) noexcept {
+    Buffer(std::move(other)).swap(*this);
+    return *this;
+  }
+
+  void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
+  void reset() noexcept {
+    if (data_ != nullptr && release_ != nullptr) release_(data_);
+    data_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  void swap(Buffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(bytes_, other.bytes_);
+    std::swap(release_, other.release_);
+  }
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  void (*release_)(void*) = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "cpu", "sim" or "cuda".
+  virtual std::string name() const = 0;
+  // What it runs on, for the startup line: "NVIDIA H100 (sm_90)", "CPU, 2 threads", ...
+  virtual std::string device() const = 0;
+
+  virtual Buffer allocate(std::size_t bytes) = 0;
+  // Copies between host memory and this backend's memory; both finish before they return.
+  virtual void upload(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void download(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void zero(void* dst, std::size_t bytes) = 0;
+  // Waits for all queued work.
+  virtual void synchronize() = 0;
+
+  virtual void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean,
+                            float std) = 0;
+  virtual void conv2d_forward(const Conv2dShape& s, const float* x, const float* w,
+                              const float* b, float* y) = 0;
+  virtual void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
+                                    float* dx) = 0;
+  virtual void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy,
+                                      float* dw, float* db) = 0;
+  virtual void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y,
+                                 std::int32_t* idx) = 0;
+  virtual void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx,
+                                  float* dx) = 0;
+  virtual void relu_forward(std::int64_t n, const float* x, float* y) = 0;
+  virtual void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx) = 0;
+  virtual void linear_forward(const LinearShape& s, const float* x, const float* w,
+                              const float* b, float* y) = 0;
+  virtual void linear_backward(const LinearShape& s, const float* dy, const float* x,
+                               const float* w, float* dx, float* dw, float* db) = 0;
+  // *loss: one float in this backend's memory.
+  virtual void softmax_cross_entropy(std::int64_t N, std::int64_t K, const float* logits,
+                                     const std::int32_t* labels, float* loss,
+                                     float* dlogits) = 0;
+  // *correct: one int64 in this backend's memory.
+  virtual void count_correct(std::int64_t N, std::int64_t K, const float* logits,
+                             const std::int32_t* labels, std::int64_t* correct) = 0;
+  virtual void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g,
+                                 float* v) = 0;
+};
+
+// threads <= 0: one per hardware thread.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+// threads: OS threads the simulator runs blocks on; <= 0: one per hardware thread.
+std::unique_ptr<Backend> make_sim_backend(int threads = 0);
+// A GPU backend on the current device. It first runs a one-element kernel, so a GPU this build
+// has no image for fails here (lenet::CudaError 209) rather than in the first training step.
+// Throws lenet::CudaError without a usable GPU (35: no driver or one too old, 100: no device),
+// std::runtime_error when this build has no CUDA.
+std::unique_ptr<Backend> make_cuda_backend();
+
+// Whether this build contains the cuda backend.
+bool cuda_backend_built();
+
+// --device auto: the cuda backend when it can run here, else cpu, and why, in one sentence.
+struct AutoChoice {
+  std::unique_ptr<Backend> backend;
+  std::string reason;
+};
+AutoChoice make_auto_backend(int cpu_threads = 0);
+
+// Why the cuda backend cannot run, from the error make_cuda_backend() threw.
+std::string explain_cuda_failure(int cuda_error_code, const std::string& what);
+
+}  // namespace lenet::engine

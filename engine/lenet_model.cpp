@@ -1,0 +1,186 @@
+#include <lenet/engine/lenet_model.h>
+
+#include <lenet/error.h>
+
+namespace lenet::engine {
+
+namespace ref = lenet::cpu_ref;
+
+namespace {
+constexpr std::int64_t kPixels = ref::kLenetInputH * ref::kLenetInputW;
+constexpr std::int64_t kClasses = ref::kLenetClasses;
+}  // namespace
+
+LenetModel::LenetModel(Backend& backend, std::int64_t max_batch)
+    : backend_(backend), max_batch_(max_batch) {
+  LENET_CHECK(max_batch >= 1, "LenetModel: max_batch must be >= 1, got " << max_batch);
+  const HostParams shapes;
+  for (const auto& t : shapes.tensors) {
+    Tensor tensor;
+    tensor.size = static_cast<std::int64_t>(t.data.size());
+    tensor.value = floats(tensor.size);
+    tensor.grad = floats(tensor.size);
+    tensor.velocity = floats(tensor.size);
+    backend_.zero(tensor.value.data(), tensor.value.bytes());
+    backend_.zero(tensor.grad.data(), tensor.grad.bytes());
+    backend_.zero(tensor.velocity.data(), tensor.velocity.bytes());
+    params_.push_back(std::move(tensor));
+  }
+  const ref::LenetShapes s = ref::lenet_shapes(max_batch);
+  pixels_ = backend_.allocate(static_cast<std::size_t>(max_batch * kPixels));
+  labels_ = backend_.allocate(static_cast<std::size_t>(max_batch) * sizeof(std::int32_t));
+  x_ = floats(max_batch * kPixels);
+  a1_ = floats(s.conv1.y_size());
+  p1_ = floats(s.pool1.y_size());
+  i1_ = backend_.allocate(static_cast<std::size_t>(s.pool1.y_size()) * sizeof(std::int32_t));
+  a2_ = floats(s.conv2.y_size());
+  p2_ = floats(s.pool2.y_size());
+  i2_ = backend_.allocate(static_cast<std::size_t>(s.pool2.y_size()) * sizeof(std::int32_t));
+  h1_ = floats(s.fc1.y_size());
+  h2_ = floats(s.fc2.y_size());
+  logits_ = floats(s.fc3.y_size());
+  dlogits_ = floats(s.fc3.y_size());
+  dh2_ = floats(s.fc2.y_size());
+  dh1_ = floats(s.fc1.y_size());
+  dp2_ = floats(s.pool2.y_size());
+  da2_ = floats(s.conv2.y_size());
+  dp1_ = floats(s.pool1.y_size());
+  da1_ = floats(s.conv1.y_size());
+  loss_ = floats(1);
+  correct_ = backend_.allocate(sizeof(std::int64_t));
+}
+
+Buffer LenetModel::floats(std::int64_t n) {
+  return backend_.allocate(static_cast<std::size_t>(n) * sizeof(float));
+}
+
+void LenetModel::set_parameters(const HostParams& params) {
+  params.check("LenetModel::set_parameters");
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.upload(p(i), params[i].data.data(), params[i].data.size() * sizeof(float));
+  }
+}
+
+HostParams LenetModel::parameters() const {
+  HostParams out;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.download(out[i].data.data(), p(i), out[i].data.size() * sizeof(float));
+  }
+  return out;
+}
+
+void LenetModel::set_momentum(const HostParams& momentum) {
+  momentum.check("LenetModel::set_momentum");
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.upload(params_[i].velocity.data(), momentum[i].data.data(),
+                    momentum[i].data.size() * sizeof(float));
+  }
+}
+
+HostParams LenetModel::momentum() const {
+  HostParams out;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.download(out[i].data.data(), params_[i].velocity.data(),
+                      out[i].data.size() * sizeof(float));
+  }
+  return out;
+}
+
+HostParams LenetModel::gradients() const {
+  HostParams out;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.download(out[i].data.data(), g(i), out[i].data.size() * sizeof(float));
+  }
+  return out;
+}
+
+void LenetModel::load_batch(std::int64_t N, const std::uint8_t* images, const std::int32_t* labels,
+                            float mean, float std) {
+  LENET_CHECK(N >= 1 && N <= max_batch_,
+              "LenetModel::load_batch: N must be in [1, " << max_batch_ << "], got " << N);
+  for (std::int64_t i = 0; i < N; ++i) {
+    LENET_CHECK(labels[i] >= 0 && labels[i] < kClasses,
+                "LenetModel::load_batch: label " << i << " is " << labels[i]
+                                                 << ", outside [0, " << kClasses << ")");
+  }
+  n_ = N;
+  backend_.upload(pixels_.data(), images, static_cast<std::size_t>(N * kPixels));
+  backend_.upload(labels_.data(), labels, static_cast<std::size_t>(N) * sizeof(std::int32_t));
+  backend_.normalize_u8(N * kPixels, pixels_.as<std::uint8_t>(), x_.as<float>(), mean, std);
+}
+
+void LenetModel::forward() {
+  LENET_CHECK(n_ >= 1, "LenetModel::forward: no batch loaded");
+  const ref::LenetShapes s = ref::lenet_shapes(n_);
+  Backend& b = backend_;
+  b.conv2d_forward(s.conv1, x_.as<float>(), p(ref::kConv1Weight), p(ref::kConv1Bias),
+                   a1_.as<float>());
+  b.relu_forward(s.conv1.y_size(), a1_.as<float>(), a1_.as<float>());
+  b.maxpool2d_forward(s.pool1, a1_.as<float>(), p1_.as<float>(), i1_.as<std::int32_t>());
+  b.conv2d_forward(s.conv2, p1_.as<float>(), p(ref::kConv2Weight), p(ref::kConv2Bias),
+                   a2_.as<float>());
+  b.relu_forward(s.conv2.y_size(), a2_.as<float>(), a2_.as<float>());
+  b.maxpool2d_forward(s.pool2, a2_.as<float>(), p2_.as<float>(), i2_.as<std::int32_t>());
+  b.linear_forward(s.fc1, p2_.as<float>(), p(ref::kFc1Weight), p(ref::kFc1Bias), h1_.as<float>());
+  b.relu_forward(s.fc1.y_size(), h1_.as<float>(), h1_.as<float>());
+  b.linear_forward(s.fc2, h1_.as<float>(), p(ref::kFc2Weight), p(ref::kFc2Bias), h2_.as<float>());
+  b.relu_forward(s.fc2.y_size(), h2_.as<float>(), h2_.as<float>());
+  b.linear_forward(s.fc3, h2_.as<float>(), p(ref::kFc3Weight), p(ref::kFc3Bias),
+                   logits_.as<float>());
+}
+
+void LenetModel::backward() {
+  LENET_CHECK(n_ >= 1, "LenetModel::backward: no batch loaded");
+  const ref::LenetShapes s = ref::lenet_shapes(n_);
+  Backend& b = backend_;
+  b.softmax_cross_entropy(n_, kClasses, logits_.as<float>(), labels_.as<std::int32_t>(),
+                          loss_.as<float>(), dlogits_.as<float>());
+  // ReLU backward reads the post-activation values (kept in place): y > 0 exactly where x > 0.
+  b.linear_backward(s.fc3, dlogits_.as<float>(), h2_.as<float>(), p(ref::kFc3Weight),
+                    dh2_.as<float>(), g(ref::kFc3Weight), g(ref::kFc3Bias));
+  b.relu_backward(s.fc2.y_size(), dh2_.as<float>(), h2_.as<float>(), dh2_.as<float>());
+  b.linear_backward(s.fc2, dh2_.as<float>(), h1_.as<float>(), p(ref::kFc2Weight),
+                    dh1_.as<float>(), g(ref::kFc2Weight), g(ref::kFc2Bias));
+  b.relu_backward(s.fc1.y_size(), dh1_.as<float>(), h1_.as<float>(), dh1_.as<float>());
+  b.linear_backward(s.fc1, dh1_.as<float>(), p2_.as<float>(), p(ref::kFc1Weight),
+                    dp2_.as<float>(), g(ref::kFc1Weight), g(ref::kFc1Bias));
+  b.maxpool2d_backward(s.pool2, dp2_.as<float>(), i2_.as<std::int32_t>(), da2_.as<float>());
+  b.relu_backward(s.conv2.y_size(), da2_.as<float>(), a2_.as<float>(), da2_.as<float>());
+  b.conv2d_backward_filter(s.conv2, p1_.as<float>(), da2_.as<float>(), g(ref::kConv2Weight),
+                           g(ref::kConv2Bias));
+  b.conv2d_backward_data(s.conv2, da2_.as<float>(), p(ref::kConv2Weight), dp1_.as<float>());
+  b.maxpool2d_backward(s.pool1, dp1_.as<float>(), i1_.as<std::int32_t>(), da1_.as<float>());
+  b.relu_backward(s.conv1.y_size(), da1_.as<float>(), a1_.as<float>(), da1_.as<float>());
+  b.conv2d_backward_filter(s.conv1, x_.as<float>(), da1_.as<float>(), g(ref::kConv1Weight),
+                           g(ref::kConv1Bias));
+}
+
+void LenetModel::sgd_step(const SgdParams& h) {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    backend_.sgd_momentum_step(h, params_[i].size, p(i), g(i),
+                               params_[i].velocity.as<float>());
+  }
+}
+
+float LenetModel::loss() const {
+  float value = 0.0f;
+  backend_.download(&value, loss_.data(), sizeof(float));
+  return value;
+}
+
+std::int64_t LenetModel::correct() const {
+  LENET_CHECK(n_ >= 1, "LenetModel::correct: no batch loaded");
+  backend_.count_correct(n_, kClasses, logits_.as<float>(), labels_.as<std::int32_t>(),
+                         correct_.as<std::int64_t>());
+  std::int64_t value = 0;
+  backend_.download(&value, correct_.data(), sizeof(value));
+  return value;
+}
+
+std::vector<float> LenetModel::logits() const {
+  std::vector<float> out(static_cast<std::size_t>(n_ * kClasses));
+  backend_.download(out.data(), logits_.data(), out.size() * sizeof(float));
+  return out;
+}
+
+}  // namespace lenet::engine

@@ -1,0 +1,277 @@
+// The engine: one step of each backend against the reference network, training on synthetic
+// data, reproducibility, checkpoints and resume, divergence.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <lenet/cpu_ref/lenet.h>
+#include <lenet/engine/backend.h>
+#include <lenet/engine/checkpoint.h>
+#include <lenet/engine/lenet_model.h>
+#include <lenet/engine/safetensors.h>
+#include <lenet/engine/trainer.h>
+
+#include "support/compare.h"
+#include "support/synthetic_mnist.h"
+
+namespace le = lenet::engine;
+namespace ref = lenet::cpu_ref;
+
+namespace {
+
+constexpr std::int64_t kPixels = 28 * 28;
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "lenet_engine_" + name;
+}
+
+// The normalized batch (p/255 - 0.5)/0.5 in double, as the reference network takes it.
+std::vector<double> normalized(const le::MnistSplit& split, std::int64_t n) {
+  std::vector<double> x(static_cast<std::size_t>(n * kPixels));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (split.images[i] / 255.0 - 0.5) / 0.5;
+  return x;
+}
+
+::testing::AssertionResult params_close(const le::HostParams& out,
+                                        const ref::LenetParams<double>& want, double atol,
+                                        double rtol) {
+  for (std::size_t i = 0; i < out.tensors.size(); ++i) {
+    auto r = lenet::test::all_close(out[i].data, want[i].data, atol, rtol);
+    if (!r) return r << " (tensor " << out[i].name << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult params_bitwise_equal(const le::HostParams& a, const le::HostParams& b) {
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    if (a[i].data.size() != b[i].data.size() ||
+        std::memcmp(a[i].data.data(), b[i].data.data(), a[i].data.size() * sizeof(float)) != 0) {
+      return ::testing::AssertionFailure() << "tensor " << a[i].name << " differs";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// One SGD step of the model on backend versus the double-precision reference network.
+void expect_step_matches_reference(le::Backend& backend, double atol, double rtol) {
+  constexpr std::int64_t kN = 8;
+  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 11);
+  const lenet::SgdParams sgd{0.05, 0.9, 1e-3};
+
+  ref::LenetParams<double> params = ref::lenet_init<double>(5);
+  ref::LenetParams<double> grads, velocity;
+  const std::vector<double> x = normalized(batch, kN);
+  const double ref_loss =
+      ref::lenet_forward_backward(params, kN, x.data(), batch.labels.data(), &grads);
+
+  le::LenetModel model(backend, kN);
+  model.set_parameters(ref::lenet_init<float>(5));
+  model.load_batch(kN, batch.images.data(), batch.labels.data());
+  model.forward();
+  model.backward();
+  EXPECT_NEAR(model.loss(), ref_loss, 1e-5 * std::fabs(ref_loss) + 1e-6);
+  EXPECT_TRUE(params_close(model.gradients(), grads, atol, rtol));
+
+  ref::lenet_sgd_step(sgd, &params, grads, &velocity);
+  model.sgd_step(sgd);
+  EXPECT_TRUE(params_close(model.parameters(), params, atol, rtol));
+  EXPECT_TRUE(params_close(model.momentum(), velocity, atol, rtol));
+}
+
+le::TrainConfig small_config() {
+  le::TrainConfig c;
+  c.epochs = 2;
+  c.batch_size = 32;
+  c.sgd = {0.02, 0.9, 0.0};
+  c.seed = 7;
+  c.eval_batch = 100;
+  return c;
+}
+
+TEST(EngineCpu, OneStepMatchesTheReferenceNetwork) {
+  auto backend = le::make_cpu_backend(2);
+  expect_step_matches_reference(*backend, 1e-5, 1e-3);
+}
+
+TEST(EngineSim, OneStepMatchesTheReferenceNetwork) {
+  auto backend = le::make_sim_backend(2);
+  expect_step_matches_reference(*backend, 1e-5, 1e-3);
+}
+
+TEST(EngineSim, OneStepMatchesTheCpuBackend) {
+  constexpr std::int64_t kN = 16;
+  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 3);
+  auto cpu = le::make_cpu_backend(1);
+  auto sim = le::make_sim_backend(2);
+  le::LenetModel a(*cpu, kN), b(*sim, kN);
+  for (le::LenetModel* m : {&a, &b}) {
+    m->set_parameters(ref::lenet_init<float>(9));
+    m->load_batch(kN, batch.images.data(), batch.labels.data());
+    m->forward();
+    m->backward();
+    m->sgd_step({0.01, 0.9, 0.0});
+  }
+  EXPECT_NEAR(a.loss(), b.loss(), 1e-5);
+  const le::HostParams pa = a.parameters(), pb = b.parameters();
+  for (std::size_t i = 0; i < pa.tensors.size(); ++i) {
+    EXPECT_TRUE(lenet::test::all_close(pb[i].data, pa[i].data, 1e-6, 1e-4)) << pa[i].name;
+  }
+}
+
+TEST(EngineCpu, TrainingOnSyntheticDataLowersTheLoss) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(3200, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(500, 2);
+  auto backend = le::make_cpu_backend(2);
+  le::TrainConfig c = small_config();
+  c.epochs = 3;  // 300 steps
+  le::Trainer trainer(*backend, train, test, c);
+  const le::TrainSummary s = trainer.run();
+  ASSERT_EQ(s.epochs.size(), 3u);
+  EXPECT_LT(s.epochs.back().loss, 0.5 * s.epochs.front().loss);
+  EXPECT_GT(s.test_accuracy, 90.0);
+}
+
+TEST(EngineCpu, OneSeedGivesBitwiseEqualWeights) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  le::HostParams first;
+  for (int run = 0; run < 2; ++run) {
+    auto backend = le::make_cpu_backend(2);
+    le::Trainer trainer(*backend, train, test, small_config());
+    trainer.run();
+    if (run == 0) {
+      first = trainer.model().parameters();
+    } else {
+      EXPECT_TRUE(params_bitwise_equal(first, trainer.model().parameters()));
+    }
+  }
+}
+
+TEST(EngineCpu, ADifferentSeedGivesDifferentWeights) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(2);
+  le::TrainConfig c = small_config();
+  c.epochs = 1;
+  le::Trainer a(*backend, train, test, c);
+  a.run();
+  c.seed = 8;
+  le::Trainer b(*backend, train, test, c);
+  b.run();
+  EXPECT_FALSE(params_bitwise_equal(a.model().parameters(), b.model().parameters()));
+}
+
+TEST(EngineCheckpoint, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(2);
+  const std::string path = temp_path("resume.safetensors");
+  std::remove(path.c_str());
+
+  le::Trainer whole(*backend, train, test, small_config());  // 2 epochs
+  whole.run();
+
+  le::TrainConfig first_half = small_config();
+  first_half.epochs = 1;
+  first_half.save_path = path;
+  le::Trainer interrupted(*backend, train, test, first_half);
+  interrupted.run();
+
+  le::TrainConfig second_half = small_config();
+  second_half.resume_path = path;
+  le::Trainer resumed(*backend, train, test, second_half);
+  EXPECT_EQ(resumed.epochs_done(), 1);
+  const le::TrainSummary s = resumed.run();
+  EXPECT_EQ(s.first_epoch, 2);
+  ASSERT_EQ(s.epochs.size(), 1u);
+  EXPECT_TRUE(params_bitwise_equal(whole.model().parameters(), resumed.model().parameters()));
+  EXPECT_TRUE(params_bitwise_equal(whole.model().momentum(), resumed.model().momentum()));
+  std::remove(path.c_str());
+}
+
+TEST(EngineCheckpoint, RoundTripKeepsEveryTensorAndTheState) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(1);
+  le::TrainConfig c = small_config();
+  c.epochs = 1;
+  le::Trainer trainer(*backend, train, test, c);
+  trainer.run();
+  const le::TrainingState saved = trainer.state();
+  const std::string path = temp_path("roundtrip.safetensors");
+  le::save_checkpoint(path, saved);
+  const le::TrainingState loaded = le::load_checkpoint(path);
+  EXPECT_TRUE(params_bitwise_equal(saved.params, loaded.params));
+  EXPECT_TRUE(params_bitwise_equal(saved.momentum, loaded.momentum));
+  EXPECT_EQ(loaded.epochs_done, 1);
+  EXPECT_EQ(loaded.step, saved.step);
+  EXPECT_EQ(loaded.seed, 7u);
+  EXPECT_EQ(loaded.rng, saved.rng);
+  EXPECT_EQ(loaded.batch_size, 32);
+  EXPECT_EQ(loaded.sgd.lr, c.sgd.lr);
+  EXPECT_EQ(loaded.sgd.momentum, c.sgd.momentum);
+
+  // PyTorch's state_dict names and shapes, plus the momentum buffers.
+  const le::SafetensorsFile file = le::load_safetensors(path);
+  const le::NamedTensor* fc1 = file.find("fc1.weight");
+  ASSERT_NE(fc1, nullptr);
+  EXPECT_EQ(fc1->shape, (std::vector<std::int64_t>{120, 256}));
+  ASSERT_NE(file.find("conv1.weight"), nullptr);
+  EXPECT_EQ(file.find("conv1.weight")->shape, (std::vector<std::int64_t>{6, 1, 5, 5}));
+  EXPECT_NE(file.find("momentum.fc3.bias"), nullptr);
+  EXPECT_EQ(file.tensors.size(), 20u);
+  std::remove(path.c_str());
+}
+
+TEST(EngineCheckpoint, ResumingWithAnotherRecipeIsRefused) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(1);
+  const std::string path = temp_path("recipe.safetensors");
+  le::TrainConfig c = small_config();
+  c.epochs = 1;
+  c.save_path = path;
+  le::Trainer(*backend, train, test, c).run();
+  c.save_path.clear();
+  c.resume_path = path;
+  c.batch_size = 16;
+  try {
+    le::Trainer resumed(*backend, train, test, c);
+    FAIL() << "a resume with another batch size was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("batch size 32"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(EngineCheckpoint, AFileThatIsNotACheckpointIsRefused) {
+  const std::string path = temp_path("other.safetensors");
+  le::SafetensorsFile file;
+  file.tensors.push_back({"weight", {2}, {1.0f, 2.0f}});
+  le::save_safetensors(path, file);
+  EXPECT_THROW(le::load_checkpoint(path), le::CheckpointError);
+  std::remove(path.c_str());
+}
+
+TEST(EngineCpu, ADivergingLossStopsTrainingNamingEpochAndStep) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(1);
+  le::TrainConfig c = small_config();
+  c.sgd = {1e6, 0.9, 0.0};
+  le::Trainer trainer(*backend, train, test, c);
+  try {
+    trainer.run();
+    FAIL() << "training with lr 1e6 did not diverge";
+  } catch (const le::TrainingDiverged& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("epoch 1, step"), std::string::npos) << what;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,130 @@
+// train_mnist as a user runs it: flags, exit codes, output lines, metrics and checkpoints, on
+// small IDX files the test writes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <lenet/engine/safetensors.h>
+
+#include "support/synthetic_mnist.h"
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(LENET_TRAIN_MNIST) + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+void put_u32(std::ofstream& out, std::uint32_t v) {
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+  out.write(reinterpret_cast<const char*>(b), 4);
+}
+
+void write_idx(const std::string& dir, const char* images_name, const char* labels_name,
+               const lenet::engine::MnistSplit& split) {
+  std::ofstream images(dir + "/" + images_name, std::ios::binary);
+  put_u32(images, 0x803);
+  put_u32(images, static_cast<std::uint32_t>(split.count));
+  put_u32(images, 28);
+  put_u32(images, 28);
+  images.write(reinterpret_cast<const char*>(split.images.data()),
+               static_cast<std::streamsize>(split.images.size()));
+  std::ofstream labels(dir + "/" + labels_name, std::ios::binary);
+  put_u32(labels, 0x801);
+  put_u32(labels, static_cast<std::uint32_t>(split.count));
+  for (std::int32_t l : split.labels) labels.put(static_cast<char>(l));
+}
+
+class TrainMnistApp : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // One directory per process: ctest runs these tests as parallel processes.
+    dir_ = new std::string(::testing::TempDir() + "lenet_app_data." + std::to_string(getpid()));
+    std::system(("mkdir -p " + *dir_).c_str());
+    write_idx(*dir_, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              lenet::test::synthetic_mnist(640, 1));
+    write_idx(*dir_, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+              lenet::test::synthetic_mnist(200, 2));
+  }
+  static void TearDownTestSuite() {
+    std::system(("rm -rf " + *dir_).c_str());
+    delete dir_;
+  }
+  static std::string* dir_;
+};
+std::string* TrainMnistApp::dir_ = nullptr;
+
+TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
+  const std::string metrics = *dir_ + "/metrics.json";
+  const std::string ckpt = *dir_ + "/lenet.safetensors";
+  const Result r = run("--data " + *dir_ + " --device cpu --threads 2 --epochs 2 --lr 0.02 " +
+                       "--log-every 5 --metrics " + metrics + " --save " + ckpt);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("train_mnist: backend cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[1,     5] loss: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("epoch 2: loss "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Training took "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Accuracy of the network on the 200 test images: "), std::string::npos)
+      << r.output;
+
+  std::ifstream in(metrics);
+  const nlohmann::json m = nlohmann::json::parse(in);
+  EXPECT_EQ(m.at("backend"), "cpu");
+  EXPECT_EQ(m.at("recipe").at("batch_size"), 64);
+  EXPECT_EQ(m.at("epochs").size(), 2u);
+  EXPECT_GT(m.at("train_seconds").get<double>(), 0.0);
+  EXPECT_GE(m.at("test_accuracy").get<double>(), 0.0);
+
+  EXPECT_NE(lenet::engine::load_safetensors(ckpt).find("fc3.weight"), nullptr);
+
+  // --resume of the finished run trains nothing more and reports the same accuracy.
+  const Result again = run("--data " + *dir_ + " --device cpu --epochs 2 --lr 0.02 --resume " + ckpt);
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
+}
+
+TEST_F(TrainMnistApp, BadFlagsExitWith2AndSayWhy) {
+  for (const char* args : {"--epochs 0", "--lr -1", "--lr nan", "--batch-size x", "--device gpu",
+                           "--no-such-flag", "--log-every 0"}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find("train_mnist: "), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(TrainMnistApp, MissingDataExitsWith1AndPointsToTheDownloadScript) {
+  const Result r = run("--data " + *dir_ + "/nowhere --device cpu");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("download_mnist.sh"), std::string::npos) << r.output;
+}
+
+TEST_F(TrainMnistApp, HelpExitsWith0) {
+  const Result r = run("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("--limit-train"), std::string::npos) << r.output;
+}
+
+}  // namespace
