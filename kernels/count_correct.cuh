@@ -1,5 +1,6 @@
 // Predictions and accuracy.
-//   argmax_rows:   pred[r] = the first k with the largest logits[r, k]; one thread per row.
+//   argmax_rows:   pred[r] = the first k with the largest logits[r, k] (the first NaN if the
+//                  row has one, as torch.argmax); one thread per row.
 //   count_correct: *correct = number of rows whose argmax equals labels[r]. One block: threads
 //                  take rows r = tid, tid + blockDim.x, ..., then warp sums and a sum over the
 //                  warps (integers: exact in any order).
@@ -9,10 +10,18 @@
 
 #include "warp.cuh"
 
+// The first maximum of z[K]. As torch.argmax (and the reference), a NaN wins over every
+// number and the first NaN of the row wins: nothing compares greater than NaN, so once best
+// holds one the scan can stop.
 __device__ inline std::int32_t row_argmax(const float* z, std::int64_t K) {
   std::int32_t best = 0;
-  for (std::int64_t k = 1; k < K; ++k) {
-    if (z[k] > z[best]) best = static_cast<std::int32_t>(k);
+  float best_value = z[0];
+  for (std::int64_t k = 1; k < K && best_value == best_value; ++k) {
+    const float v = z[k];
+    if (v > best_value || v != v) {
+      best = static_cast<std::int32_t>(k);
+      best_value = v;
+    }
   }
   return best;
 }

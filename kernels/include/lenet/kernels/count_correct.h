@@ -8,7 +8,8 @@
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
 
-// pred[r] = argmax_k logits[r, k], the first maximum winning. logits: [N, K], pred: [N].
+// pred[r] = argmax_k logits[r, k], the first maximum winning; a NaN wins over every number
+// (the first NaN), as torch.argmax. logits: [N, K], pred: [N].
 void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32_t* pred,
                  cudaStream_t stream = nullptr);
 
