@@ -32,7 +32,24 @@ std::int64_t col_size(const Conv2dShape& s, const char* op) {
                                         {s.C, s.KH, s.KW, s.OH(), s.OW()});
 }
 
-// x_n: [C, H, W] -> col: [C*KH*KW, OH*OW].
+// The output columns ow whose input column ow*stride - pad + kw lies inside [0, W): [lo, hi).
+// Everything outside reads the zero padding.
+struct ColumnRange {
+  std::int64_t lo, hi;
+};
+ColumnRange inside_columns(const Conv2dShape& s, std::int64_t kw) {
+  const std::int64_t OW = s.OW();
+  // iw >= 0 <=> ow >= (pad - kw) / stride rounded up; iw < W <=> ow <= (W - 1 + pad - kw) / stride.
+  const std::int64_t first = s.pad - kw;
+  std::int64_t lo = first <= 0 ? 0 : (first + s.stride - 1) / s.stride;
+  const std::int64_t last = s.W - 1 + s.pad - kw;
+  std::int64_t hi = last < 0 ? 0 : std::min(OW, last / s.stride + 1);
+  lo = std::min(lo, hi);
+  return {lo, hi};
+}
+
+// x_n: [C, H, W] -> col: [C*KH*KW, OH*OW]. Row (c, kh, kw) holds, for every output position
+// (oh, ow), the input pixel (oh*stride - pad + kh, ow*stride - pad + kw), or 0 in the padding.
 template <typename T>
 void im2col(const Conv2dShape& s, const T* x_n, T* col) {
   const std::int64_t OH = s.OH(), OW = s.OW();
@@ -40,13 +57,20 @@ void im2col(const Conv2dShape& s, const T* x_n, T* col) {
     for (std::int64_t kh = 0; kh < s.KH; ++kh) {
       for (std::int64_t kw = 0; kw < s.KW; ++kw) {
         T* row = col + ((c * s.KH + kh) * s.KW + kw) * OH * OW;
+        const ColumnRange cols = inside_columns(s, kw);
         for (std::int64_t oh = 0; oh < OH; ++oh) {
+          T* out = row + oh * OW;
           const std::int64_t ih = oh * s.stride - s.pad + kh;
-          for (std::int64_t ow = 0; ow < OW; ++ow) {
-            const std::int64_t iw = ow * s.stride - s.pad + kw;
-            const bool inside = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
-            row[oh * OW + ow] = inside ? x_n[(c * s.H + ih) * s.W + iw] : T(0);
+          if (ih < 0 || ih >= s.H) {
+            std::fill(out, out + OW, T(0));
+            continue;
           }
+          const T* in = x_n + (c * s.H + ih) * s.W;
+          std::fill(out, out + cols.lo, T(0));
+          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+            out[ow] = in[ow * s.stride - s.pad + kw];
+          }
+          std::fill(out + cols.hi, out + OW, T(0));
         }
       }
     }
@@ -63,13 +87,14 @@ void col2im(const Conv2dShape& s, const T* col, T* dx_n) {
     for (std::int64_t kh = 0; kh < s.KH; ++kh) {
       for (std::int64_t kw = 0; kw < s.KW; ++kw) {
         const T* row = col + ((c * s.KH + kh) * s.KW + kw) * OH * OW;
+        const ColumnRange cols = inside_columns(s, kw);
         for (std::int64_t oh = 0; oh < OH; ++oh) {
           const std::int64_t ih = oh * s.stride - s.pad + kh;
           if (ih < 0 || ih >= s.H) continue;
-          for (std::int64_t ow = 0; ow < OW; ++ow) {
-            const std::int64_t iw = ow * s.stride - s.pad + kw;
-            if (iw < 0 || iw >= s.W) continue;
-            dx_n[(c * s.H + ih) * s.W + iw] += row[oh * OW + ow];
+          const T* in = row + oh * OW;
+          T* out = dx_n + (c * s.H + ih) * s.W;
+          for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) {
+            out[ow * s.stride - s.pad + kw] += in[ow];
           }
         }
       }
