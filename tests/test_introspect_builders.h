@@ -352,11 +352,16 @@ struct MemberSpec {
   Bytes data;
 };
 
+// The 60-byte member header: name 16, date 12, uid 6, gid 6, mode 8, size 10, "`\n".
 inline void add_member(Bytes& out, const std::string& field, const Bytes& data) {
-  char header[61];
-  std::snprintf(header, sizeof header, "%-16s%-12s%-6s%-6s%-8s%-10zu`\n", field.c_str(), "0", "0",
-                "0", "644", data.size());
-  out.insert(out.end(), header, header + 60);
+  auto padded = [](std::string text, std::size_t width) {
+    text.resize(width, ' ');  // wider fields are cut, as a hostile archive would have them
+    return text;
+  };
+  const std::string header = padded(field, 16) + padded("0", 12) + padded("0", 6) +
+                             padded("0", 6) + padded("644", 8) +
+                             padded(std::to_string(data.size()), 10) + "`\n";
+  out.insert(out.end(), header.begin(), header.end());
   append(out, data);
   if (data.size() % 2 != 0) out.push_back('\n');
 }
