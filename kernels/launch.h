@@ -46,6 +46,19 @@ inline unsigned grid_1d(std::int64_t n, int block_size) {
 
 }  // namespace lenet::kernels::detail
 
+// Inside a kernel: declares `type* name` pointing at the block's dynamic shared memory, whose
+// size is the launch's shared_bytes. In the simulator it is filled with NaN bytes (0xFF) for
+// every block, so a read of an element no thread wrote shows up.
+//   LENET_DYNAMIC_SHARED(float, partial);
+#if defined(LENET_SIM)
+// Defined by <lenet/sim/sim.h> (included above), for kernels outside this tree too.
+#else
+// One name and type for every kernel: extern __shared__ arrays of different types clash.
+#define LENET_DYNAMIC_SHARED(type, name)                                        \
+  extern __shared__ __align__(16) unsigned char lenet_dynamic_shared_bytes_[]; \
+  type* name = reinterpret_cast<type*>(lenet_dynamic_shared_bytes_)
+#endif
+
 #define LENET_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)                          \
   do {                                                                                       \
     ::lenet::kernels::detail::launch_kernel(#kernel, kernel, (grid), (block), (shared_bytes), \

@@ -1,0 +1,108 @@
+// The subset of the CUDA runtime API that lenet's launchers and memory helpers use, for
+// simulator builds (LENET_SIM): one simulated device whose "device" memory is host memory.
+//
+// Error codes and memcpy kinds have CUDA's numeric values, and cudaStream_t is CUDA's own
+// typedef, so launcher signatures read the same in both libraries. Everything else lives in
+// lenet::sim::runtime and is brought to global scope by using-declarations: no global symbol
+// of this library clashes with libcudart when a program links lenet::kernels and
+// lenet::kernels_sim. A translation unit includes either this header or CUDA's, never both.
+//
+// Work is synchronous: a copy, memset or kernel launch has finished when the call returns, and
+// streams only order what is already ordered.
+#pragma once
+
+#include <cstddef>
+
+#include <lenet/sim/vector_types.h>
+
+typedef struct CUstream_st* cudaStream_t;
+
+namespace lenet::sim::runtime {
+
+enum cudaError {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevicePointer = 17,
+  cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorNoDevice = 100,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorLaunchFailure = 719,
+};
+using cudaError_t = cudaError;
+
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4,
+};
+
+// Allocations are 256-byte aligned like cudaMalloc's and tracked, so copies and memsets check
+// that their device side lies inside one live allocation (cudaErrorInvalidValue otherwise).
+cudaError_t cudaMalloc(void** ptr, std::size_t bytes);
+template <typename T>
+cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(ptr), bytes);
+}
+cudaError_t cudaFree(void* ptr);
+
+cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream = nullptr);
+cudaError_t cudaMemset(void* dst, int value, std::size_t bytes);
+cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes,
+                            cudaStream_t stream = nullptr);
+
+cudaError_t cudaStreamCreate(cudaStream_t* stream);
+cudaError_t cudaStreamDestroy(cudaStream_t stream);
+cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaDeviceSynchronize();
+
+// The calling host thread's last error, reset to cudaSuccess by cudaGetLastError.
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+cudaError_t cudaGetDeviceCount(int* count);
+cudaError_t cudaGetDevice(int* device);
+cudaError_t cudaSetDevice(int device);
+const char* cudaGetErrorName(cudaError_t error);
+const char* cudaGetErrorString(cudaError_t error);
+
+}  // namespace lenet::sim::runtime
+
+using lenet::sim::runtime::cudaDeviceSynchronize;
+using lenet::sim::runtime::cudaError;
+using lenet::sim::runtime::cudaError_t;
+using lenet::sim::runtime::cudaErrorInvalidConfiguration;
+using lenet::sim::runtime::cudaErrorInvalidDevicePointer;
+using lenet::sim::runtime::cudaErrorInvalidMemcpyDirection;
+using lenet::sim::runtime::cudaErrorInvalidResourceHandle;
+using lenet::sim::runtime::cudaErrorInvalidValue;
+using lenet::sim::runtime::cudaErrorLaunchFailure;
+using lenet::sim::runtime::cudaErrorMemoryAllocation;
+using lenet::sim::runtime::cudaErrorNoDevice;
+using lenet::sim::runtime::cudaFree;
+using lenet::sim::runtime::cudaGetDevice;
+using lenet::sim::runtime::cudaGetDeviceCount;
+using lenet::sim::runtime::cudaGetErrorName;
+using lenet::sim::runtime::cudaGetErrorString;
+using lenet::sim::runtime::cudaGetLastError;
+using lenet::sim::runtime::cudaMalloc;
+using lenet::sim::runtime::cudaMemcpy;
+using lenet::sim::runtime::cudaMemcpyAsync;
+using lenet::sim::runtime::cudaMemcpyDefault;
+using lenet::sim::runtime::cudaMemcpyDeviceToDevice;
+using lenet::sim::runtime::cudaMemcpyDeviceToHost;
+using lenet::sim::runtime::cudaMemcpyHostToDevice;
+using lenet::sim::runtime::cudaMemcpyHostToHost;
+using lenet::sim::runtime::cudaMemcpyKind;
+using lenet::sim::runtime::cudaMemset;
+using lenet::sim::runtime::cudaMemsetAsync;
+using lenet::sim::runtime::cudaPeekAtLastError;
+using lenet::sim::runtime::cudaSetDevice;
+using lenet::sim::runtime::cudaStreamCreate;
+using lenet::sim::runtime::cudaStreamDestroy;
+using lenet::sim::runtime::cudaStreamSynchronize;
+using lenet::sim::runtime::cudaSuccess;

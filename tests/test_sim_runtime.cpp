@@ -1,0 +1,132 @@
+// The simulator's stand-in for the CUDA runtime (one device, host memory, checked pointers)
+// and its settings.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <lenet/kernels.h>
+#include <lenet/sim/options.h>
+
+namespace lk = lenet::kernels;
+using lenet::sim::Options;
+using lenet::sim::Order;
+
+namespace {
+
+TEST(SimRuntime, ReportsOneDevice) {
+  int count = 0;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(lk::device_count(), 1);
+}
+
+TEST(SimRuntime, MemoryRoundTripAndMemset) {
+  const std::vector<float> host = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+  const std::size_t bytes = host.size() * sizeof(float);
+  auto* a = static_cast<float*>(lk::device_malloc(bytes));
+  auto* b = static_cast<float*>(lk::device_malloc(bytes));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % 256, 0u);
+  lk::copy_to_device(a, host.data(), bytes);
+  lk::copy_device_to_device(b, a, bytes);
+  std::vector<float> back(host.size(), 0.0f);
+  lk::copy_to_host(back.data(), b, bytes);
+  EXPECT_EQ(back, host);
+  lk::device_memset(b, 0, bytes);
+  lk::synchronize();
+  lk::copy_to_host(back.data(), b, bytes);
+  EXPECT_EQ(back, std::vector<float>(host.size(), 0.0f));
+  lk::device_free(a);
+  lk::device_free(b);
+  EXPECT_EQ(lk::device_malloc(0), nullptr);
+}
+
+TEST(SimRuntime, HostPointersWhereDeviceMemoryBelongsAreRejected) {
+  std::vector<float> host(4, 1.0f);
+  std::vector<float> other(4, 0.0f);
+  try {
+    lk::copy_to_device(other.data(), host.data(), 16);
+    FAIL() << "copy into host memory as if it were device memory";
+  } catch (const lenet::CudaError& e) {
+    EXPECT_EQ(e.code(), 1) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cudaErrorInvalidValue"), std::string::npos) << e.what();
+  }
+  auto* d = static_cast<float*>(lk::device_malloc(16));
+  EXPECT_THROW(lk::copy_to_host(host.data(), d, 20), lenet::CudaError) << "past the end";
+  EXPECT_THROW(lk::copy_to_host(host.data(), d + 1, 16), lenet::CudaError) << "past the end";
+  lk::copy_to_host(host.data(), d + 1, 12);
+  lk::device_free(d);
+  EXPECT_THROW(lk::copy_to_host(host.data(), d, 4), lenet::CudaError) << "freed";
+}
+
+TEST(SimRuntime, ErrorsAreRecordedUntilCudaGetLastError) {
+  int on_stack = 0;
+  EXPECT_EQ(cudaFree(&on_stack), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaPeekAtLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_STREQ(cudaGetErrorName(cudaErrorInvalidValue), "cudaErrorInvalidValue");
+  EXPECT_STREQ(cudaGetErrorString(cudaErrorInvalidConfiguration), "invalid configuration argument");
+  EXPECT_EQ(cudaFree(nullptr), cudaSuccess);
+}
+
+TEST(SimRuntime, StreamsAreCheckedHandles) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  EXPECT_NE(stream, nullptr);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorInvalidResourceHandle);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidResourceHandle);
+}
+
+TEST(SimOptions, ParseOrder) {
+  EXPECT_EQ(lenet::sim::parse_order("forward").order, Order::kForward);
+  EXPECT_EQ(lenet::sim::parse_order("reverse").order, Order::kReverse);
+  const Options random = lenet::sim::parse_order("random");
+  EXPECT_EQ(random.order, Order::kRandom);
+  EXPECT_EQ(random.seed, 1u);
+  const Options seeded = lenet::sim::parse_order("random:18446744073709551615");
+  EXPECT_EQ(seeded.order, Order::kRandom);
+  EXPECT_EQ(seeded.seed, 18446744073709551615ull);
+  EXPECT_EQ(lenet::sim::to_string(Order::kRandom, 42), "random:42");
+  for (const char* bad : {"", "Forward", "random:", "random:-1", "random:18446744073709551616",
+                          "random:1x", "backward"}) {
+    EXPECT_THROW(lenet::sim::parse_order(bad), std::invalid_argument) << "'" << bad << "'";
+  }
+}
+
+TEST(SimOptions, ParseThreads) {
+  EXPECT_EQ(lenet::sim::parse_threads("1"), 1);
+  EXPECT_EQ(lenet::sim::parse_threads("16"), 16);
+  EXPECT_EQ(lenet::sim::parse_threads("0"), 0);
+  EXPECT_EQ(lenet::sim::parse_threads("auto"), 0);
+  for (const char* bad : {"", "-2", "two", "4097", "1.5"}) {
+    EXPECT_THROW(lenet::sim::parse_threads(bad), std::invalid_argument) << "'" << bad << "'";
+  }
+  EXPECT_THROW(lenet::sim::set_threads(-1), std::invalid_argument);
+}
+
+TEST(SimOptions, ScopedOptionsRestoresThePreviousSettings) {
+  const Options before = lenet::sim::options();
+  {
+    Options o;
+    o.order = Order::kReverse;
+    o.threads = 3;
+    o.shared_memory_limit = 1024;
+    const lenet::sim::ScopedOptions scoped(o);
+    EXPECT_EQ(lenet::sim::options().order, Order::kReverse);
+    EXPECT_EQ(lenet::sim::options().threads, 3);
+    lenet::sim::set_order(Order::kRandom, 9);
+    EXPECT_EQ(lenet::sim::options().seed, 9u);
+  }
+  const Options after = lenet::sim::options();
+  EXPECT_EQ(after.order, before.order);
+  EXPECT_EQ(after.seed, before.seed);
+  EXPECT_EQ(after.threads, before.threads);
+  EXPECT_EQ(after.shared_memory_limit, before.shared_memory_limit);
+}
+
+}  // namespace
