@@ -14,6 +14,7 @@ void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32
                  cudaStream_t stream = nullptr);
 
 // *correct (one int64, device memory) = number of rows r with argmax(logits[r]) == labels[r].
+// A label outside [0, K) counts as wrong (device code cannot throw; the reference does).
 void count_correct(std::int64_t N, std::int64_t K, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct, cudaStream_t stream = nullptr);
 
