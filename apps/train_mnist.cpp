@@ -18,6 +18,11 @@
 #include <lenet/engine/mnist.h>
 #include <lenet/engine/trainer.h>
 #include <lenet/error.h>
+#include <lenet/introspect/device.h>
+
+#if defined(LENET_TRAIN_MNIST_HAS_KERNELS)
+#include <lenet/kernels/image.h>
+#endif
 
 namespace le = lenet::engine;
 
@@ -125,6 +130,17 @@ class Printer : public le::TrainObserver {
   std::int64_t running_batches_ = 0;
 };
 
+// GPU, compute capability, the image the driver loaded, driver and runtime versions.
+std::string cuda_banner() {
+#if defined(LENET_TRAIN_MNIST_HAS_KERNELS)
+  const lenet::kernels::ImageVersion v = lenet::kernels::loaded_image_version();
+  return lenet::introspect::cuda_banner(
+      lenet::introspect::LoadedImage{v.binary_version, v.ptx_version});
+#else
+  return lenet::introspect::cuda_banner();
+#endif
+}
+
 std::unique_ptr<le::Backend> make_backend(const Options& o, std::string* why) {
   if (o.device == "cpu") return le::make_cpu_backend(o.threads);
   if (o.device == "sim") return le::make_sim_backend(o.threads);
@@ -209,6 +225,7 @@ int train(const Options& o) {
     std::printf("train_mnist: backend %s on %s%s\n", backend->name().c_str(),
                 backend->device().c_str(),
                 auto_reason.empty() ? "" : (" (--device auto: " + auto_reason + ")").c_str());
+    if (backend->name() == "cuda") std::printf("train_mnist: %s\n", cuda_banner().c_str());
     std::printf("train_mnist: data %s (%lld train, %lld test images); recipe: %lld epochs, batch "
                 "%lld, lr %g, momentum %g, weight decay %g, seed %llu\n",
                 data_dir.c_str(), static_cast<long long>(train_images),

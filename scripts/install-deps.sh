@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, exactly what lenet-cuda needs to build and test.
+#   scripts/install-deps.sh          what scripts/test.sh and scripts/train.sh need
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer, for scripts/fuzz.sh
 # Idempotent: when every package is present it only checks and returns.
 # Runs as root or through sudo. It never installs CUDA; it reports what it finds.
 set -euo pipefail
@@ -21,6 +23,20 @@ packages=(
   curl                  # scripts/download_mnist.sh fetches the MNIST files (and its test)
   ca-certificates       # certificates for the HTTPS mirrors of the download script
 )
+
+case "${1:-}" in
+  "") ;;
+  --fuzz)
+    packages+=(
+      clang                 # scripts/fuzz.sh builds the libFuzzer target with clang
+      libclang-rt-dev       # libFuzzer and the sanitizer runtimes for clang
+    )
+    ;;
+  *)
+    echo "install-deps: unknown option '$1' (the only option is --fuzz)" >&2
+    exit 2
+    ;;
+esac
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
