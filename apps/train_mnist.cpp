@@ -1,6 +1,7 @@
 // train_mnist: the seed recipe (LeNet, SGD with momentum, MNIST) on the cuda, cpu or sim
 // backend. Thin: flags, printing and exit codes; the engine does the work.
 //   exit 0: trained; 1: a runtime failure (data, device, divergence, checkpoint); 2: bad flags.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -64,6 +65,24 @@ CLI::Validator at_least(double min) {
         return std::string();
       },
       ">=" + CLI::detail::to_string(min));
+}
+
+// For --save and --metrics: the file is written later (after an epoch, at the end), so a
+// directory that does not exist is refused now rather than after minutes of training.
+CLI::Validator in_existing_directory() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        if (path.empty()) return "must not be empty";
+        const std::string::size_type slash = path.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        struct stat st {};
+        if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+          return "directory " + dir + " does not exist";
+        }
+        if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path + " is a directory";
+        return std::string();
+      },
+      "FILE");
 }
 
 std::string format_duration(double seconds) {
@@ -273,10 +292,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Seed of initialization and shuffling");
   app.add_option("--threads", o.threads, "CPU threads for the cpu and sim backends (0: all)")
       ->check(at_least(0));
-  app.add_option("--save", o.save, "Checkpoint (safetensors) written after every epoch");
+  app.add_option("--save", o.save, "Checkpoint (safetensors) written after every epoch")
+      ->check(in_existing_directory());
   app.add_option("--resume", o.resume, "Continue the run saved in this checkpoint")
       ->check(CLI::ExistingFile);
-  app.add_option("--metrics", o.metrics, "Write the recipe and per-epoch figures as JSON");
+  app.add_option("--metrics", o.metrics, "Write the recipe and per-epoch figures as JSON")
+      ->check(in_existing_directory());
   app.add_option("--limit-train", o.limit_train, "Use only the first N training images (0: all)")
       ->check(at_least(0));
   app.add_option("--limit-test", o.limit_test, "Use only the first N test images (0: all)")

@@ -108,7 +108,8 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
 
 TEST_F(TrainMnistApp, BadFlagsExitWith2AndSayWhy) {
   for (const char* args : {"--epochs 0", "--lr -1", "--lr nan", "--batch-size x", "--device gpu",
-                           "--no-such-flag", "--log-every 0"}) {
+                           "--no-such-flag", "--log-every 0", "--save /no/such/dir/x.safetensors",
+                           "--metrics /no/such/dir/m.json", "--save /tmp"}) {
     const Result r = run(args);
     EXPECT_EQ(r.status, 2) << args << ": " << r.output;
     EXPECT_NE(r.output.find("train_mnist: "), std::string::npos) << r.output;
