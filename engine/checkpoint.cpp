@@ -4,6 +4,7 @@
 #include <exception>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include <lenet/engine/safetensors.h>
 
@@ -36,7 +37,9 @@ T parse(const SafetensorsFile& file, const std::string& path, const std::string&
   std::istringstream in(text);
   T value{};
   in >> value;
-  if (in.fail() || !in.eof()) {
+  // istream reads "-1" into an unsigned type as its largest value; refuse the sign instead.
+  const bool negative_unsigned = std::is_unsigned_v<T> && text.find('-') != std::string::npos;
+  if (in.fail() || !in.eof() || negative_unsigned) {
     throw CheckpointError(path + ": metadata '" + key + "' is not a number: '" + text + "'");
   }
   return value;

@@ -14,6 +14,10 @@ constexpr std::int64_t kClasses = ref::kLenetClasses;
 LenetModel::LenetModel(Backend& backend, std::int64_t max_batch)
     : backend_(backend), max_batch_(max_batch) {
   LENET_CHECK(max_batch >= 1, "LenetModel: max_batch must be >= 1, got " << max_batch);
+  // Every activation buffer is at most 6*24*24 = 3456 floats per image; keep the byte counts
+  // far from overflowing size_t and int64_t.
+  LENET_CHECK(max_batch <= (std::int64_t{1} << 40),
+              "LenetModel: max_batch " << max_batch << " is too large");
   const HostParams shapes;
   for (const auto& t : shapes.tensors) {
     Tensor tensor;

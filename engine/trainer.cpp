@@ -46,6 +46,21 @@ void check_split(const char* what, const MnistSplit& split) {
               "Trainer: the " << what << " set's arrays do not match its count " << split.count);
 }
 
+// Checks the recipe and the data, then returns the batch size the model is allocated for:
+// the larger of a training and an evaluation batch, neither larger than its data set.
+std::int64_t model_batch(const TrainConfig& c, const MnistSplit& train, const MnistSplit& test) {
+  LENET_CHECK(c.epochs >= 1, "Trainer: epochs must be >= 1, got " << c.epochs);
+  LENET_CHECK(c.batch_size >= 1, "Trainer: batch_size must be >= 1, got " << c.batch_size);
+  LENET_CHECK(c.eval_batch >= 1, "Trainer: eval_batch must be >= 1, got " << c.eval_batch);
+  LENET_CHECK(c.limit_train >= 0, "Trainer: limit_train must be >= 0, got " << c.limit_train);
+  LENET_CHECK(c.limit_test >= 0, "Trainer: limit_test must be >= 0, got " << c.limit_test);
+  c.sgd.check("Trainer");
+  check_split("training", train);
+  check_split("test", test);
+  return std::max(std::min(c.batch_size, limited(c.limit_train, train.count)),
+                  std::min(c.eval_batch, limited(c.limit_test, test.count)));
+}
+
 }  // namespace
 
 Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& test,
@@ -54,20 +69,8 @@ Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& te
       train_(train),
       test_(test),
       config_(std::move(config)),
-      model_(backend, std::max(config_.batch_size, config_.eval_batch)),
+      model_(backend, model_batch(config_, train, test)),
       rng_(config_.seed) {
-  LENET_CHECK(config_.epochs >= 1, "Trainer: epochs must be >= 1, got " << config_.epochs);
-  LENET_CHECK(config_.batch_size >= 1,
-              "Trainer: batch_size must be >= 1, got " << config_.batch_size);
-  LENET_CHECK(config_.eval_batch >= 1,
-              "Trainer: eval_batch must be >= 1, got " << config_.eval_batch);
-  LENET_CHECK(config_.limit_train >= 0,
-              "Trainer: limit_train must be >= 0, got " << config_.limit_train);
-  LENET_CHECK(config_.limit_test >= 0,
-              "Trainer: limit_test must be >= 0, got " << config_.limit_test);
-  config_.sgd.check("Trainer");
-  check_split("training", train_);
-  check_split("test", test_);
   train_count_ = limited(config_.limit_train, train_.count);
   test_count_ = limited(config_.limit_test, test_.count);
 
@@ -142,8 +145,9 @@ TrainSummary Trainer::run(TrainObserver* observer) {
   TrainSummary summary;
   summary.first_epoch = epochs_done_ + 1;
   const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
-  std::vector<std::uint8_t> images(static_cast<std::size_t>(config_.batch_size * kPixels));
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(config_.batch_size));
+  const std::int64_t staging = std::min(config_.batch_size, train_count_);
+  std::vector<std::uint8_t> images(static_cast<std::size_t>(staging * kPixels));
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(staging));
 
   while (epochs_done_ < config_.epochs) {
     const std::int64_t epoch = epochs_done_ + 1;

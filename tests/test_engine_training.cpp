@@ -258,6 +258,36 @@ TEST(EngineCheckpoint, AFileThatIsNotACheckpointIsRefused) {
   std::remove(path.c_str());
 }
 
+TEST(EngineCpu, NullPointersThrowBeforeTheBatchIsSplit) {
+  auto backend = le::make_cpu_backend(2);
+  const lenet::Conv2dShape conv{64, 1, 28, 28, 6, 5, 5};
+  le::Buffer w = backend->allocate(static_cast<std::size_t>(conv.w_size()) * sizeof(float));
+  le::Buffer y = backend->allocate(static_cast<std::size_t>(conv.y_size()) * sizeof(float));
+  EXPECT_THROW(backend->conv2d_forward(conv, nullptr, w.as<float>(), nullptr, y.as<float>()),
+               std::invalid_argument);
+  const lenet::LinearShape fc{64, 256, 10};
+  le::Buffer dy = backend->allocate(static_cast<std::size_t>(fc.y_size()) * sizeof(float));
+  le::Buffer x = backend->allocate(static_cast<std::size_t>(fc.x_size()) * sizeof(float));
+  le::Buffer wf = backend->allocate(static_cast<std::size_t>(fc.w_size()) * sizeof(float));
+  EXPECT_THROW(backend->linear_backward(fc, dy.as<float>(), x.as<float>(), wf.as<float>(),
+                                        nullptr, nullptr, nullptr),
+               std::invalid_argument);
+  EXPECT_THROW(backend->relu_forward(-1, nullptr, nullptr), std::invalid_argument);
+}
+
+TEST(EngineCpu, ABatchLargerThanTheDataSetIsOneStepPerEpoch) {
+  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
+  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  auto backend = le::make_cpu_backend(1);
+  le::TrainConfig c = small_config();
+  c.epochs = 1;
+  c.batch_size = std::int64_t{1} << 40;  // allocated for the 320 images, not for this
+  le::Trainer trainer(*backend, train, test, c);
+  const le::TrainSummary s = trainer.run();
+  EXPECT_EQ(trainer.state().step, 1);
+  EXPECT_EQ(s.epochs.at(0).images, 320);
+}
+
 TEST(EngineCpu, ADivergingLossStopsTrainingNamingEpochAndStep) {
   const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
   const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
