@@ -236,10 +236,8 @@ int train(const Options& o) {
   config.resume_path = o.resume;
   le::Trainer trainer(*backend, data.train, data.test, config);
 
-  const std::int64_t train_images =
-      o.limit_train > 0 ? std::min(o.limit_train, data.train.count) : data.train.count;
-  const std::int64_t test_images =
-      o.limit_test > 0 ? std::min(o.limit_test, data.test.count) : data.test.count;
+  const std::int64_t train_images = trainer.train_images();
+  const std::int64_t test_images = trainer.test_images();
   if (!o.quiet) {
     std::printf("train_mnist: backend %s on %s%s\n", backend->name().c_str(),
                 backend->device().c_str(),

@@ -26,10 +26,6 @@ using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <typename T>
 using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
-// Throws "op: name is null" for a required buffer.
-template <typename P>
-void check_not_null(const char* op, const char* name, const P* p) {
-  LENET_CHECK(p != nullptr, op << ": " << name << " is null");
-}
+using ::lenet::check_not_null;
 
 }  // namespace lenet::cpu_ref::detail

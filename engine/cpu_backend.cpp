@@ -25,11 +25,7 @@ namespace ref = lenet::cpu_ref;
 void release_host(void* p) { std::free(p); }
 
 // The reference checks its pointers too, but the batch is split first and a chunk's offset on a
-// null pointer is no longer null: check the caller's pointers before splitting.
-void require(const char* op, const char* name, const void* p) {
-  LENET_CHECK(p != nullptr, op << ": " << name << " is null");
-}
-
+// null pointer is no longer null: the caller's pointers are checked (check_not_null) before.
 void require_count(const char* op, std::int64_t n) {
   LENET_CHECK(n >= 0, op << ": n must be >= 0, got " << n);
 }
@@ -64,8 +60,8 @@ class CpuBackend final : public Backend {
                     float std) override {
     require_count("normalize_u8", n);
     if (n > 0) {
-      require("normalize_u8", "pixels", pixels);
-      require("normalize_u8", "y", y);
+      check_not_null("normalize_u8", "pixels", pixels);
+      check_not_null("normalize_u8", "y", y);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1, int) {
       ref::normalize_u8(i1 - i0, pixels + i0, y + i0, mean, std);
@@ -75,9 +71,9 @@ class CpuBackend final : public Backend {
   void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("conv2d_forward");
-    require("conv2d_forward", "x", x);
-    require("conv2d_forward", "w", w);
-    require("conv2d_forward", "y", y);
+    check_not_null("conv2d_forward", "x", x);
+    check_not_null("conv2d_forward", "w", w);
+    check_not_null("conv2d_forward", "y", y);
     split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
       ref::conv2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, w, b,
                           y + n0 * s.OC * s.OH() * s.OW());
@@ -87,9 +83,9 @@ class CpuBackend final : public Backend {
   void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
                             float* dx) override {
     s.check("conv2d_backward_data");
-    require("conv2d_backward_data", "dy", dy);
-    require("conv2d_backward_data", "w", w);
-    require("conv2d_backward_data", "dx", dx);
+    check_not_null("conv2d_backward_data", "dy", dy);
+    check_not_null("conv2d_backward_data", "w", w);
+    check_not_null("conv2d_backward_data", "dx", dx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
       ref::conv2d_backward_data(sub(s, n0, n1), dy + n0 * s.OC * s.OH() * s.OW(), w,
                                 dx + n0 * s.C * s.H * s.W);
@@ -99,9 +95,9 @@ class CpuBackend final : public Backend {
   void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                               float* db) override {
     s.check("conv2d_backward_filter");
-    require("conv2d_backward_filter", "x", x);
-    require("conv2d_backward_filter", "dy", dy);
-    require("conv2d_backward_filter", "dw", dw);
+    check_not_null("conv2d_backward_filter", "x", x);
+    check_not_null("conv2d_backward_filter", "dy", dy);
+    check_not_null("conv2d_backward_filter", "dw", dw);
     const std::int64_t w_size = s.w_size();
     sum_over_chunks(s.N, w_size, s.OC, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
@@ -114,9 +110,9 @@ class CpuBackend final : public Backend {
   void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y,
                          std::int32_t* idx) override {
     s.check("maxpool2d_forward");
-    require("maxpool2d_forward", "x", x);
-    require("maxpool2d_forward", "y", y);
-    require("maxpool2d_forward", "idx", idx);
+    check_not_null("maxpool2d_forward", "x", x);
+    check_not_null("maxpool2d_forward", "y", y);
+    check_not_null("maxpool2d_forward", "idx", idx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, y + out, idx + out);
@@ -126,9 +122,9 @@ class CpuBackend final : public Backend {
   void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx,
                           float* dx) override {
     s.check("maxpool2d_backward");
-    require("maxpool2d_backward", "dy", dy);
-    require("maxpool2d_backward", "idx", idx);
-    require("maxpool2d_backward", "dx", dx);
+    check_not_null("maxpool2d_backward", "dy", dy);
+    check_not_null("maxpool2d_backward", "idx", idx);
+    check_not_null("maxpool2d_backward", "dx", dx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_backward(sub(s, n0, n1), dy + out, idx + out, dx + n0 * s.C * s.H * s.W);
@@ -138,8 +134,8 @@ class CpuBackend final : public Backend {
   void relu_forward(std::int64_t n, const float* x, float* y) override {
     require_count("relu_forward", n);
     if (n > 0) {
-      require("relu_forward", "x", x);
-      require("relu_forward", "y", y);
+      check_not_null("relu_forward", "x", x);
+      check_not_null("relu_forward", "y", y);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1, int) {
       ref::relu_forward(i1 - i0, x + i0, y + i0);
@@ -149,9 +145,9 @@ class CpuBackend final : public Backend {
   void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx) override {
     require_count("relu_backward", n);
     if (n > 0) {
-      require("relu_backward", "dy", dy);
-      require("relu_backward", "x", x);
-      require("relu_backward", "dx", dx);
+      check_not_null("relu_backward", "dy", dy);
+      check_not_null("relu_backward", "x", x);
+      check_not_null("relu_backward", "dx", dx);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1, int) {
       ref::relu_backward(i1 - i0, dy + i0, x + i0, dx + i0);
@@ -161,9 +157,9 @@ class CpuBackend final : public Backend {
   void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("linear_forward");
-    require("linear_forward", "x", x);
-    require("linear_forward", "w", w);
-    require("linear_forward", "y", y);
+    check_not_null("linear_forward", "x", x);
+    check_not_null("linear_forward", "w", w);
+    check_not_null("linear_forward", "y", y);
     split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
       ref::linear_forward(LinearShape{n1 - n0, s.in, s.out}, x + n0 * s.in, w, b, y + n0 * s.out);
     });
@@ -172,10 +168,10 @@ class CpuBackend final : public Backend {
   void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                        float* dx, float* dw, float* db) override {
     s.check("linear_backward");
-    require("linear_backward", "dy", dy);
-    require("linear_backward", "x", x);
-    require("linear_backward", "w", w);
-    require("linear_backward", "dw", dw);
+    check_not_null("linear_backward", "dy", dy);
+    check_not_null("linear_backward", "x", x);
+    check_not_null("linear_backward", "w", w);
+    check_not_null("linear_backward", "dw", dw);
     sum_over_chunks(s.N, s.w_size(), s.out, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
                       ref::linear_backward(LinearShape{n1 - n0, s.in, s.out}, dy + n0 * s.out,
@@ -200,9 +196,9 @@ class CpuBackend final : public Backend {
     h.check("sgd_momentum_step");
     require_count("sgd_momentum_step", n);
     if (n > 0) {
-      require("sgd_momentum_step", "p", p);
-      require("sgd_momentum_step", "g", g);
-      require("sgd_momentum_step", "v", v);
+      check_not_null("sgd_momentum_step", "p", p);
+      check_not_null("sgd_momentum_step", "g", g);
+      check_not_null("sgd_momentum_step", "v", v);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1, int) {
       ref::sgd_momentum_step(h, i1 - i0, p + i0, g + i0, v + i0);

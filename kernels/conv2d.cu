@@ -19,9 +19,9 @@ ConvInputPatch input_patch(const Conv2dShape& s, const float* x) {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
   s.check("conv2d_forward");
-  LENET_CHECK(x != nullptr, "conv2d_forward: x is null");
-  LENET_CHECK(w != nullptr, "conv2d_forward: w is null");
-  LENET_CHECK(y != nullptr, "conv2d_forward: y is null");
+  check_not_null("conv2d_forward", "x", x);
+  check_not_null("conv2d_forward", "w", w);
+  check_not_null("conv2d_forward", "y", y);
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
   detail::launch_gemm("conv2d_forward", s.OC, s.N * P, K, StridedMatrix{w, K, 1},
                       ForwardPatch{input_patch(s, x)}, StoreConvOutput{y, b, s.OC, P}, stream);
@@ -30,9 +30,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           cudaStream_t stream) {
   s.check("conv2d_backward_data");
-  LENET_CHECK(dy != nullptr, "conv2d_backward_data: dy is null");
-  LENET_CHECK(w != nullptr, "conv2d_backward_data: w is null");
-  LENET_CHECK(dx != nullptr, "conv2d_backward_data: dx is null");
+  check_not_null("conv2d_backward_data", "dy", dy);
+  check_not_null("conv2d_backward_data", "w", w);
+  check_not_null("conv2d_backward_data", "dx", dx);
   const std::int64_t HW = s.H * s.W;
   detail::launch_gemm(
       "conv2d_backward_data", s.C, s.N * HW, s.OC * s.KH * s.KW,
@@ -44,9 +44,9 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* db, cudaStream_t stream) {
   s.check("conv2d_backward_filter");
-  LENET_CHECK(x != nullptr, "conv2d_backward_filter: x is null");
-  LENET_CHECK(dy != nullptr, "conv2d_backward_filter: dy is null");
-  LENET_CHECK(dw != nullptr, "conv2d_backward_filter: dw is null");
+  check_not_null("conv2d_backward_filter", "x", x);
+  check_not_null("conv2d_backward_filter", "dy", dy);
+  check_not_null("conv2d_backward_filter", "dw", dw);
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
   detail::launch_gemm("conv2d_backward_filter", s.OC, K, s.N * P, OutputGradByChannel{dy, s.OC, P},
                       FilterPatch{input_patch(s, x)}, StoreRowMajor{dw, K, nullptr}, stream);

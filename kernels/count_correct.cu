@@ -20,7 +20,7 @@ void check_logits(const char* op, std::int64_t N, std::int64_t K, const float* l
               op << ": K must fit int32 class indices, got " << K);
   LENET_CHECK(N <= std::numeric_limits<std::int64_t>::max() / K,
               op << ": N*K overflows int64 (N = " << N << ", K = " << K << ")");
-  LENET_CHECK(logits != nullptr, op << ": logits is null");
+  check_not_null(op, "logits", logits);
 }
 
 }  // namespace
@@ -28,7 +28,7 @@ void check_logits(const char* op, std::int64_t N, std::int64_t K, const float* l
 void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32_t* pred,
                  cudaStream_t stream) {
   check_logits("argmax_rows", N, K, logits);
-  LENET_CHECK(pred != nullptr, "argmax_rows: pred is null");
+  check_not_null("argmax_rows", "pred", pred);
   LENET_LAUNCH(argmax_rows_kernel, detail::grid_1d(N, kBlockSize), kBlockSize, 0, stream, N, K,
                logits, pred);
 }
@@ -36,8 +36,8 @@ void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32
 void count_correct(std::int64_t N, std::int64_t K, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct, cudaStream_t stream) {
   check_logits("count_correct", N, K, logits);
-  LENET_CHECK(labels != nullptr, "count_correct: labels is null");
-  LENET_CHECK(correct != nullptr, "count_correct: correct is null");
+  check_not_null("count_correct", "labels", labels);
+  check_not_null("count_correct", "correct", correct);
   LENET_LAUNCH(count_correct_kernel<kWarps>, 1, kWarps * 32, 0, stream, N, K, logits, labels,
                correct);
 }

@@ -7,6 +7,7 @@
 #include <lenet/kernels/linear.h>
 
 #include "gemm.h"
+#include "linear.cuh"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
@@ -18,9 +19,9 @@ constexpr int kColumnBlock = 128;
 void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
   s.check("linear_forward");
-  LENET_CHECK(x != nullptr, "linear_forward: x is null");
-  LENET_CHECK(w != nullptr, "linear_forward: w is null");
-  LENET_CHECK(y != nullptr, "linear_forward: y is null");
+  check_not_null("linear_forward", "x", x);
+  check_not_null("linear_forward", "w", w);
+  check_not_null("linear_forward", "y", y);
   detail::launch_gemm("linear_forward", s.N, s.out, s.in, StridedMatrix{x, s.in, 1},
                       StridedMatrix{w, 1, s.in},  // w^T: element (k, n) is w[n, k]
                       StoreRowMajor{y, s.out, b}, stream);
@@ -29,10 +30,10 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
 void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db, cudaStream_t stream) {
   s.check("linear_backward");
-  LENET_CHECK(dy != nullptr, "linear_backward: dy is null");
-  LENET_CHECK(x != nullptr, "linear_backward: x is null");
-  LENET_CHECK(w != nullptr, "linear_backward: w is null");
-  LENET_CHECK(dw != nullptr, "linear_backward: dw is null");
+  check_not_null("linear_backward", "dy", dy);
+  check_not_null("linear_backward", "x", x);
+  check_not_null("linear_backward", "w", w);
+  check_not_null("linear_backward", "dw", dw);
   if (dx != nullptr) {
     detail::launch_gemm("linear_backward", s.N, s.in, s.out, StridedMatrix{dy, s.out, 1},
                         StridedMatrix{w, s.in, 1}, StoreRowMajor{dx, s.in, nullptr}, stream);

@@ -18,8 +18,8 @@ void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float me
   LENET_CHECK(std::isfinite(mean), "normalize_u8: mean must be finite, got " << mean);
   LENET_CHECK(std::isfinite(std) && std > 0.0f, "normalize_u8: std must be finite and > 0, got " << std);
   if (n == 0) return;
-  LENET_CHECK(pixels != nullptr, "normalize_u8: pixels is null");
-  LENET_CHECK(y != nullptr, "normalize_u8: y is null");
+  check_not_null("normalize_u8", "pixels", pixels);
+  check_not_null("normalize_u8", "y", y);
   LENET_LAUNCH(normalize_u8_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
                pixels, y, mean, std);
 }

@@ -13,8 +13,8 @@ constexpr int kBlockSize = 256;
 void relu_forward(std::int64_t n, const float* x, float* y, cudaStream_t stream) {
   LENET_CHECK(n >= 0, "relu_forward: n must be >= 0, got " << n);
   if (n == 0) return;
-  LENET_CHECK(x != nullptr, "relu_forward: x is null with n = " << n);
-  LENET_CHECK(y != nullptr, "relu_forward: y is null with n = " << n);
+  check_not_null("relu_forward", "x", x);
+  check_not_null("relu_forward", "y", y);
   LENET_LAUNCH(relu_forward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, x, y,
                n);
 }
@@ -23,9 +23,9 @@ void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx,
                    cudaStream_t stream) {
   LENET_CHECK(n >= 0, "relu_backward: n must be >= 0, got " << n);
   if (n == 0) return;
-  LENET_CHECK(dy != nullptr, "relu_backward: dy is null with n = " << n);
-  LENET_CHECK(x != nullptr, "relu_backward: x is null with n = " << n);
-  LENET_CHECK(dx != nullptr, "relu_backward: dx is null with n = " << n);
+  check_not_null("relu_backward", "dy", dy);
+  check_not_null("relu_backward", "x", x);
+  check_not_null("relu_backward", "dx", dx);
   LENET_LAUNCH(relu_backward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, dy,
                x, dx, n);
 }

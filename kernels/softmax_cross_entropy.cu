@@ -21,9 +21,9 @@ void softmax_cross_entropy(std::int64_t N, std::int64_t K, const float* logits,
               "softmax_cross_entropy: K must fit the int32 labels, got " << K);
   LENET_CHECK(N <= std::numeric_limits<std::int64_t>::max() / K,
               "softmax_cross_entropy: N*K overflows int64 (N = " << N << ", K = " << K << ")");
-  LENET_CHECK(logits != nullptr, "softmax_cross_entropy: logits is null");
-  LENET_CHECK(labels != nullptr, "softmax_cross_entropy: labels is null");
-  LENET_CHECK(loss != nullptr, "softmax_cross_entropy: loss is null");
+  check_not_null("softmax_cross_entropy", "logits", logits);
+  check_not_null("softmax_cross_entropy", "labels", labels);
+  check_not_null("softmax_cross_entropy", "loss", loss);
   LENET_LAUNCH(softmax_cross_entropy_kernel<kWarps>, 1, kWarps * 32, 0, stream, N, K, logits,
                labels, loss, dlogits);
 }

@@ -19,6 +19,17 @@ TEST(Errors, CheckThrowsInvalidArgumentWithTheStreamedMessage) {
   }
 }
 
+TEST(Errors, CheckNotNullNamesTheOpAndTheArgument) {
+  const int value = 0;
+  EXPECT_NO_THROW(lenet::check_not_null("op", "x", &value));
+  try {
+    lenet::check_not_null("conv2d_forward", "w", nullptr);
+    FAIL() << "check_not_null accepted a null pointer";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "conv2d_forward: w is null");
+  }
+}
+
 TEST(Errors, CudaErrorKeepsCodeAndText) {
   const lenet::CudaError e(35, "f.cu:1: cudaMalloc(&p, 4): cudaErrorInsufficientDriver (35): x");
   EXPECT_EQ(e.code(), 35);

@@ -37,8 +37,9 @@ constexpr bool kEnabled = true;
 constexpr bool kEnabled = false;
 #endif
 
-// The scheduler's side: the OS thread's own stack.
-struct SchedulerState {
+// What the sanitizers need to know about one stack: the OS thread's own (the scheduler's side)
+// or one CUDA thread's fiber. Both sides hold the same fields.
+struct StackState {
 #if defined(LENET_SIM_ASAN)
   void* fake_stack = nullptr;
   const void* stack_bottom = nullptr;
@@ -48,18 +49,8 @@ struct SchedulerState {
   void* fiber = nullptr;
 #endif
 };
-
-// One CUDA thread's fiber.
-struct FiberState {
-#if defined(LENET_SIM_ASAN)
-  void* fake_stack = nullptr;
-  const void* stack_bottom = nullptr;
-  std::size_t stack_size = 0;
-#endif
-#if defined(LENET_SIM_TSAN)
-  void* fiber = nullptr;
-#endif
-};
+using SchedulerState = StackState;
+using FiberState = StackState;
 
 // Turns off ThreadSanitizer's access checks for the current fiber while alive.
 class IgnoreAccesses {

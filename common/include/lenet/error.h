@@ -30,3 +30,12 @@ class CudaError : public std::runtime_error {
       throw std::invalid_argument(lenet_check_stream_.str());   \
     }                                                           \
   } while (0)
+
+namespace lenet {
+
+// The null-pointer check every entry point makes: "op: name is null".
+inline void check_not_null(const char* op, const char* name, const void* p) {
+  LENET_CHECK(p != nullptr, op << ": " << name << " is null");
+}
+
+}  // namespace lenet

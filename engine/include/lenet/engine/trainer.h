@@ -84,6 +84,9 @@ class Trainer {
   LenetModel& model() { return model_; }
   const TrainConfig& config() const { return config_; }
   std::int64_t epochs_done() const { return epochs_done_; }
+  // Images per training epoch and in each evaluation, after --limit-train / --limit-test.
+  std::int64_t train_images() const { return train_count_; }
+  std::int64_t test_images() const { return test_count_; }
   TrainingState state() const;
 
  private:
