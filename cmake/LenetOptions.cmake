@@ -9,7 +9,10 @@ endif()
 function(lenet_target_options target)
   target_compile_options(${target} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unknown-pragmas>
-    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>
+    # Source lines in the device code of every build (no cost at run time): compute-sanitizer,
+    # cuda-gdb and Nsight Compute then name the kernel line of an error or a hot spot.
+    $<$<COMPILE_LANGUAGE:CUDA>:-lineinfo>)
   if(LENET_WERROR)
     target_compile_options(${target} PRIVATE
       $<$<COMPILE_LANGUAGE:CXX>:-Werror>

@@ -1,21 +1,30 @@
+// Which image of this library the driver loaded: cudaFuncGetAttributes on a kernel of this file,
+// which nvcc compiles with the same architecture list as every launcher file, so its image
+// stands for all of them.
 #include <lenet/kernels/image.h>
 
-#if !defined(LENET_SIM)
-#include "relu.cuh"
-#endif
+#include "launch.h"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
 
+namespace {
+
+// Never launched: only its loaded image is asked for.
+__global__ void image_probe_kernel(int* out) {
+  if (out != nullptr) *out = 0;
+}
+
+}  // namespace
+
 ImageVersion loaded_image_version() {
   ImageVersion v;
 #if defined(LENET_SIM)
+  static_cast<void>(&image_probe_kernel);
   v.simulator = true;
 #else
-  // This file's copy of the (static) ReLU kernel is compiled with the same architecture list
-  // as every launcher file, so its image stands for all of them.
   cudaFuncAttributes attributes{};
-  LENET_CUDA_CHECK(cudaFuncGetAttributes(&attributes, relu_forward_kernel));
+  LENET_CUDA_CHECK(cudaFuncGetAttributes(&attributes, image_probe_kernel));
   v.binary_version = attributes.binaryVersion;
   v.ptx_version = attributes.ptxVersion;
 #endif

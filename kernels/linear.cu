@@ -6,15 +6,30 @@
 // Every output is overwritten; sums run in a fixed order, so gradients are deterministic.
 #include <lenet/kernels/linear.h>
 
-#include "gemm.h"
-#include "linear.cuh"
+#include <cstdint>
+
+#include "gemm.cuh"
+#include "launch.h"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
 
 namespace {
+
 constexpr int kColumnBlock = 128;
+
+// db[n] = sum_m dy[m, n]: one thread per column, rows in a fixed order (deterministic).
+__global__ void column_sums_kernel(std::int64_t M, std::int64_t N, const float* dy, float* db) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; n < N;
+       n += stride) {
+    float sum = 0.0f;
+    for (std::int64_t m = 0; m < M; ++m) sum += dy[m * N + n];
+    db[n] = sum;
+  }
 }
+
+}  // namespace
 
 void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {

@@ -30,6 +30,8 @@ namespace lenet::sim::detail {
 namespace {
 
 namespace bctx = boost::context;
+
+std::atomic<std::uint64_t> g_launches{0};  // lenet::sim::launch_count()
 using runtime::cudaErrorInvalidConfiguration;
 using runtime::cudaErrorInvalidResourceHandle;
 using runtime::cudaErrorInvalidValue;
@@ -628,6 +630,7 @@ void run_grid(const LaunchConfig& config, void (*body)(void*), void* context) {
   }
   const Options options = lenet::sim::options();
   validate(config, options);
+  g_launches.fetch_add(1, std::memory_order_relaxed);
 
   const std::uint64_t blocks = std::uint64_t{config.grid.x} * config.grid.y * config.grid.z;
   const BlockOrder order(options, blocks);
@@ -695,3 +698,9 @@ unsigned active_mask() {
 }
 
 }  // namespace lenet::sim::detail
+
+namespace lenet::sim {
+
+std::uint64_t launch_count() noexcept { return detail::g_launches.load(std::memory_order_relaxed); }
+
+}  // namespace lenet::sim

@@ -19,8 +19,8 @@ struct ImageVersion {
   bool simulator = false;
 };
 
-// Loads the module of relu_forward_kernel on the current device if it is not loaded yet (which
-// is when the driver chooses the image) and reports its versions. Throws lenet::CudaError when
+// Loads the module of a kernel of this library on the current device if it is not loaded yet
+// (which is when the driver chooses the image) and reports its versions. Throws lenet::CudaError when
 // no image fits (cudaErrorNoKernelImageForDevice, 209), when the driver cannot JIT-compile the
 // PTX (222, 223), or without a usable device (35, 100).
 ImageVersion loaded_image_version();

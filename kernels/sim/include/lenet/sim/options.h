@@ -66,6 +66,11 @@ class ScopedOptions {
   Options saved_;
 };
 
+// Kernel launches this process has run in the simulator (every OS thread, every kernel):
+// a program that links lenet::kernels and lenet::kernels_sim can prove that its sim backend's
+// work ran here and not on a GPU. Counts a launch once its configuration is accepted.
+std::uint64_t launch_count() noexcept;
+
 // A kernel did something the simulator refuses to run: a warp collective whose mask leaves
 // out the calling lane, names lanes that do not exist, or reads a lane outside the mask.
 // The message names the kernel, the block and the thread. Its code() is
