@@ -16,7 +16,6 @@ namespace lenet::cpu_ref {
 
 namespace {
 
-using detail::check_not_null;
 using detail::ConstColVectorMap;
 using detail::ConstMatrixMap;
 using detail::MatrixMap;
@@ -108,9 +107,9 @@ template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const NonDeduced<T>* b, T* y) {
   constexpr const char* kOp = "conv2d_forward";
   s.check(kOp);
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "w", w);
-  check_not_null(kOp, "y", y);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, w);
+  LENET_CHECK_NOT_NULL(kOp, y);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> col(col_size(s, kOp));
   const ConstMatrixMap<T> w_mat(w, s.OC, K);
@@ -127,9 +126,9 @@ template <typename T>
 void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   constexpr const char* kOp = "conv2d_backward_data";
   s.check(kOp);
-  check_not_null(kOp, "dy", dy);
-  check_not_null(kOp, "w", w);
-  check_not_null(kOp, "dx", dx);
+  LENET_CHECK_NOT_NULL(kOp, dy);
+  LENET_CHECK_NOT_NULL(kOp, w);
+  LENET_CHECK_NOT_NULL(kOp, dx);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> dcol(col_size(s, kOp));
   const ConstMatrixMap<T> w_mat(w, s.OC, K);
@@ -146,9 +145,9 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             NonDeduced<T>* db) {
   constexpr const char* kOp = "conv2d_backward_filter";
   s.check(kOp);
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "dy", dy);
-  check_not_null(kOp, "dw", dw);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, dy);
+  LENET_CHECK_NOT_NULL(kOp, dw);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> col(col_size(s, kOp));
   const ConstMatrixMap<T> col_mat(col.data(), K, P);

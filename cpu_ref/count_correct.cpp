@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include <lenet/shapes.h>
 
@@ -10,17 +9,7 @@
 
 namespace lenet::cpu_ref {
 
-using detail::check_not_null;
-
 namespace {
-
-void check_sizes(const char* op, std::int64_t N, std::int64_t K) {
-  LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-  LENET_CHECK(K >= 1, op << ": K must be >= 1, got " << K);
-  LENET_CHECK(K <= std::numeric_limits<std::int32_t>::max(),
-              op << ": K must fit the int32 predictions, got " << K);
-  lenet::detail::checked_product(op, "logits [N, K]", {N, K});
-}
 
 // The first maximum of row [K]; the first NaN if there is one.
 template <typename T>
@@ -37,9 +26,9 @@ std::int32_t argmax_row(std::int64_t K, const T* row) {
 template <typename T>
 void argmax_rows(std::int64_t N, std::int64_t K, const T* logits, std::int32_t* pred) {
   constexpr const char* kOp = "argmax_rows";
-  check_sizes(kOp, N, K);
-  check_not_null(kOp, "logits", logits);
-  check_not_null(kOp, "pred", pred);
+  ClassScoresShape{N, K}.check(kOp);
+  LENET_CHECK_NOT_NULL(kOp, logits);
+  LENET_CHECK_NOT_NULL(kOp, pred);
   for (std::int64_t n = 0; n < N; ++n) pred[n] = argmax_row(K, logits + n * K);
 }
 
@@ -47,10 +36,10 @@ template <typename T>
 void count_correct(std::int64_t N, std::int64_t K, const T* logits, const std::int32_t* labels,
                    std::int64_t* correct) {
   constexpr const char* kOp = "count_correct";
-  check_sizes(kOp, N, K);
-  check_not_null(kOp, "logits", logits);
-  check_not_null(kOp, "labels", labels);
-  check_not_null(kOp, "correct", correct);
+  ClassScoresShape{N, K}.check(kOp);
+  LENET_CHECK_NOT_NULL(kOp, logits);
+  LENET_CHECK_NOT_NULL(kOp, labels);
+  LENET_CHECK_NOT_NULL(kOp, correct);
   std::int64_t count = 0;
   for (std::int64_t n = 0; n < N; ++n) {
     LENET_CHECK(labels[n] >= 0 && labels[n] < K,

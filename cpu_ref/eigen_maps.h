@@ -26,6 +26,4 @@ using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <typename T>
 using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
-using ::lenet::check_not_null;
-
 }  // namespace lenet::cpu_ref::detail

@@ -5,7 +5,6 @@
 
 namespace lenet::cpu_ref {
 
-using detail::check_not_null;
 using detail::ConstMatrixMap;
 using detail::ConstRowVectorMap;
 using detail::MatrixMap;
@@ -14,9 +13,9 @@ template <typename T>
 void linear_forward(const LinearShape& s, const T* x, const T* w, const NonDeduced<T>* b, T* y) {
   constexpr const char* kOp = "linear_forward";
   s.check(kOp);
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "w", w);
-  check_not_null(kOp, "y", y);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, w);
+  LENET_CHECK_NOT_NULL(kOp, y);
   const ConstMatrixMap<T> x_mat(x, s.N, s.in);
   const ConstMatrixMap<T> w_mat(w, s.out, s.in);
   MatrixMap<T> y_mat(y, s.N, s.out);
@@ -29,10 +28,10 @@ void linear_backward(const LinearShape& s, const T* dy, const T* x, const T* w,
                      NonDeduced<T>* dx, T* dw, NonDeduced<T>* db) {
   constexpr const char* kOp = "linear_backward";
   s.check(kOp);
-  check_not_null(kOp, "dy", dy);
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "w", w);
-  check_not_null(kOp, "dw", dw);
+  LENET_CHECK_NOT_NULL(kOp, dy);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, w);
+  LENET_CHECK_NOT_NULL(kOp, dw);
   const ConstMatrixMap<T> dy_mat(dy, s.N, s.out);
   const ConstMatrixMap<T> x_mat(x, s.N, s.in);
   const ConstMatrixMap<T> w_mat(w, s.out, s.in);

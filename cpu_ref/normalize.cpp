@@ -3,23 +3,23 @@
 #include <cmath>
 #include <cstdint>
 
+#include <lenet/shapes.h>
+
 #include "eigen_maps.h"
 
 namespace lenet::cpu_ref {
-
-using detail::check_not_null;
 
 template <typename T>
 void normalize_u8(std::int64_t n, const std::uint8_t* pixels, T* y, NonDeduced<T> mean,
                   NonDeduced<T> std) {
   constexpr const char* kOp = "normalize_u8";
-  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  ElementwiseShape{n}.check(kOp);
   LENET_CHECK(std::isfinite(mean), kOp << ": mean must be finite, got " << mean);
   LENET_CHECK(std::isfinite(std) && std > T(0),
               kOp << ": std must be finite and > 0, got " << std);
   if (n == 0) return;
-  check_not_null(kOp, "pixels", pixels);
-  check_not_null(kOp, "y", y);
+  LENET_CHECK_NOT_NULL(kOp, pixels);
+  LENET_CHECK_NOT_NULL(kOp, y);
   for (std::int64_t i = 0; i < n; ++i) {
     y[i] = (static_cast<T>(pixels[i]) / T(255) - mean) / std;
   }

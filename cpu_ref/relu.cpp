@@ -2,19 +2,19 @@
 
 #include <cstdint>
 
+#include <lenet/shapes.h>
+
 #include "eigen_maps.h"
 
 namespace lenet::cpu_ref {
 
-using detail::check_not_null;
-
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
   constexpr const char* kOp = "relu_forward";
-  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "y", y);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, y);
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x[i];
     // v > 0 is false for NaN, so keep v itself then: NaN propagates as in PyTorch.
@@ -25,11 +25,11 @@ void relu_forward(std::int64_t n, const T* x, T* y) {
 template <typename T>
 void relu_backward(std::int64_t n, const T* dy, const T* x, T* dx) {
   constexpr const char* kOp = "relu_backward";
-  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  check_not_null(kOp, "dy", dy);
-  check_not_null(kOp, "x", x);
-  check_not_null(kOp, "dx", dx);
+  LENET_CHECK_NOT_NULL(kOp, dy);
+  LENET_CHECK_NOT_NULL(kOp, x);
+  LENET_CHECK_NOT_NULL(kOp, dx);
   for (std::int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
 }
 

@@ -2,21 +2,21 @@
 
 #include <cstdint>
 
+#include <lenet/shapes.h>
+
 #include "eigen_maps.h"
 
 namespace lenet::cpu_ref {
-
-using detail::check_not_null;
 
 template <typename T>
 void sgd_momentum_step(const SgdParams& h, std::int64_t n, T* p, const T* g, T* v) {
   constexpr const char* kOp = "sgd_momentum_step";
   h.check(kOp);
-  LENET_CHECK(n >= 0, kOp << ": n must be >= 0, got " << n);
+  ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  check_not_null(kOp, "p", p);
-  check_not_null(kOp, "g", g);
-  check_not_null(kOp, "v", v);
+  LENET_CHECK_NOT_NULL(kOp, p);
+  LENET_CHECK_NOT_NULL(kOp, g);
+  LENET_CHECK_NOT_NULL(kOp, v);
   const T lr = static_cast<T>(h.lr);
   const T momentum = static_cast<T>(h.momentum);
   const T weight_decay = static_cast<T>(h.weight_decay);

@@ -9,18 +9,14 @@
 
 namespace lenet::cpu_ref {
 
-using detail::check_not_null;
-
 template <typename T>
 void softmax_cross_entropy(std::int64_t N, std::int64_t K, const T* logits,
                            const std::int32_t* labels, T* loss, NonDeduced<T>* dlogits) {
   constexpr const char* kOp = "softmax_cross_entropy";
-  LENET_CHECK(N >= 1, kOp << ": N must be >= 1, got " << N);
-  LENET_CHECK(K >= 1, kOp << ": K must be >= 1, got " << K);
-  lenet::detail::checked_product(kOp, "logits [N, K]", {N, K});
-  check_not_null(kOp, "logits", logits);
-  check_not_null(kOp, "labels", labels);
-  check_not_null(kOp, "loss", loss);
+  ClassScoresShape{N, K}.check(kOp);
+  LENET_CHECK_NOT_NULL(kOp, logits);
+  LENET_CHECK_NOT_NULL(kOp, labels);
+  LENET_CHECK_NOT_NULL(kOp, loss);
   for (std::int64_t n = 0; n < N; ++n) {
     LENET_CHECK(labels[n] >= 0 && labels[n] < K,
                 kOp << ": labels[" << n << "] = " << labels[n] << " is outside [0, K = " << K

@@ -24,12 +24,8 @@ namespace ref = lenet::cpu_ref;
 
 void release_host(void* p) { std::free(p); }
 
-// The reference checks its pointers too, but the batch is split first and a chunk's offset on a
-// null pointer is no longer null: the caller's pointers are checked (check_not_null) before.
-void require_count(const char* op, std::int64_t n) {
-  LENET_CHECK(n >= 0, op << ": n must be >= 0, got " << n);
-}
-
+// Every op checks its shape and pointers before it splits the batch: the reference checks them
+// too, but a chunk's offset from a null pointer is no longer null.
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads) : pool_(threads) {}
@@ -58,12 +54,12 @@ class CpuBackend final : public Backend {
 
   void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean,
                     float std) override {
-    require_count("normalize_u8", n);
+    ElementwiseShape{n}.check("normalize_u8");
     if (n > 0) {
-      check_not_null("normalize_u8", "pixels", pixels);
-      check_not_null("normalize_u8", "y", y);
+      LENET_CHECK_NOT_NULL("normalize_u8", pixels);
+      LENET_CHECK_NOT_NULL("normalize_u8", y);
     }
-    split(n, [&](std::int64_t i0, std::int64_t i1, int) {
+    split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::normalize_u8(i1 - i0, pixels + i0, y + i0, mean, std);
     });
   }
@@ -71,10 +67,10 @@ class CpuBackend final : public Backend {
   void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("conv2d_forward");
-    check_not_null("conv2d_forward", "x", x);
-    check_not_null("conv2d_forward", "w", w);
-    check_not_null("conv2d_forward", "y", y);
-    split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
+    LENET_CHECK_NOT_NULL("conv2d_forward", x);
+    LENET_CHECK_NOT_NULL("conv2d_forward", w);
+    LENET_CHECK_NOT_NULL("conv2d_forward", y);
+    split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::conv2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, w, b,
                           y + n0 * s.OC * s.OH() * s.OW());
     });
@@ -83,10 +79,10 @@ class CpuBackend final : public Backend {
   void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
                             float* dx) override {
     s.check("conv2d_backward_data");
-    check_not_null("conv2d_backward_data", "dy", dy);
-    check_not_null("conv2d_backward_data", "w", w);
-    check_not_null("conv2d_backward_data", "dx", dx);
-    split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
+    LENET_CHECK_NOT_NULL("conv2d_backward_data", dy);
+    LENET_CHECK_NOT_NULL("conv2d_backward_data", w);
+    LENET_CHECK_NOT_NULL("conv2d_backward_data", dx);
+    split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::conv2d_backward_data(sub(s, n0, n1), dy + n0 * s.OC * s.OH() * s.OW(), w,
                                 dx + n0 * s.C * s.H * s.W);
     });
@@ -95,9 +91,9 @@ class CpuBackend final : public Backend {
   void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                               float* db) override {
     s.check("conv2d_backward_filter");
-    check_not_null("conv2d_backward_filter", "x", x);
-    check_not_null("conv2d_backward_filter", "dy", dy);
-    check_not_null("conv2d_backward_filter", "dw", dw);
+    LENET_CHECK_NOT_NULL("conv2d_backward_filter", x);
+    LENET_CHECK_NOT_NULL("conv2d_backward_filter", dy);
+    LENET_CHECK_NOT_NULL("conv2d_backward_filter", dw);
     const std::int64_t w_size = s.w_size();
     sum_over_chunks(s.N, w_size, s.OC, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
@@ -110,10 +106,10 @@ class CpuBackend final : public Backend {
   void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y,
                          std::int32_t* idx) override {
     s.check("maxpool2d_forward");
-    check_not_null("maxpool2d_forward", "x", x);
-    check_not_null("maxpool2d_forward", "y", y);
-    check_not_null("maxpool2d_forward", "idx", idx);
-    split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
+    LENET_CHECK_NOT_NULL("maxpool2d_forward", x);
+    LENET_CHECK_NOT_NULL("maxpool2d_forward", y);
+    LENET_CHECK_NOT_NULL("maxpool2d_forward", idx);
+    split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, y + out, idx + out);
     });
@@ -122,34 +118,34 @@ class CpuBackend final : public Backend {
   void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx,
                           float* dx) override {
     s.check("maxpool2d_backward");
-    check_not_null("maxpool2d_backward", "dy", dy);
-    check_not_null("maxpool2d_backward", "idx", idx);
-    check_not_null("maxpool2d_backward", "dx", dx);
-    split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
+    LENET_CHECK_NOT_NULL("maxpool2d_backward", dy);
+    LENET_CHECK_NOT_NULL("maxpool2d_backward", idx);
+    LENET_CHECK_NOT_NULL("maxpool2d_backward", dx);
+    split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_backward(sub(s, n0, n1), dy + out, idx + out, dx + n0 * s.C * s.H * s.W);
     });
   }
 
   void relu_forward(std::int64_t n, const float* x, float* y) override {
-    require_count("relu_forward", n);
+    ElementwiseShape{n}.check("relu_forward");
     if (n > 0) {
-      check_not_null("relu_forward", "x", x);
-      check_not_null("relu_forward", "y", y);
+      LENET_CHECK_NOT_NULL("relu_forward", x);
+      LENET_CHECK_NOT_NULL("relu_forward", y);
     }
-    split(n, [&](std::int64_t i0, std::int64_t i1, int) {
+    split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::relu_forward(i1 - i0, x + i0, y + i0);
     });
   }
 
   void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx) override {
-    require_count("relu_backward", n);
+    ElementwiseShape{n}.check("relu_backward");
     if (n > 0) {
-      check_not_null("relu_backward", "dy", dy);
-      check_not_null("relu_backward", "x", x);
-      check_not_null("relu_backward", "dx", dx);
+      LENET_CHECK_NOT_NULL("relu_backward", dy);
+      LENET_CHECK_NOT_NULL("relu_backward", x);
+      LENET_CHECK_NOT_NULL("relu_backward", dx);
     }
-    split(n, [&](std::int64_t i0, std::int64_t i1, int) {
+    split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::relu_backward(i1 - i0, dy + i0, x + i0, dx + i0);
     });
   }
@@ -157,10 +153,10 @@ class CpuBackend final : public Backend {
   void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("linear_forward");
-    check_not_null("linear_forward", "x", x);
-    check_not_null("linear_forward", "w", w);
-    check_not_null("linear_forward", "y", y);
-    split(s.N, [&](std::int64_t n0, std::int64_t n1, int) {
+    LENET_CHECK_NOT_NULL("linear_forward", x);
+    LENET_CHECK_NOT_NULL("linear_forward", w);
+    LENET_CHECK_NOT_NULL("linear_forward", y);
+    split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::linear_forward(LinearShape{n1 - n0, s.in, s.out}, x + n0 * s.in, w, b, y + n0 * s.out);
     });
   }
@@ -168,10 +164,10 @@ class CpuBackend final : public Backend {
   void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                        float* dx, float* dw, float* db) override {
     s.check("linear_backward");
-    check_not_null("linear_backward", "dy", dy);
-    check_not_null("linear_backward", "x", x);
-    check_not_null("linear_backward", "w", w);
-    check_not_null("linear_backward", "dw", dw);
+    LENET_CHECK_NOT_NULL("linear_backward", dy);
+    LENET_CHECK_NOT_NULL("linear_backward", x);
+    LENET_CHECK_NOT_NULL("linear_backward", w);
+    LENET_CHECK_NOT_NULL("linear_backward", dw);
     sum_over_chunks(s.N, s.w_size(), s.out, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
                       ref::linear_backward(LinearShape{n1 - n0, s.in, s.out}, dy + n0 * s.out,
@@ -194,13 +190,13 @@ class CpuBackend final : public Backend {
   void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g,
                          float* v) override {
     h.check("sgd_momentum_step");
-    require_count("sgd_momentum_step", n);
+    ElementwiseShape{n}.check("sgd_momentum_step");
     if (n > 0) {
-      check_not_null("sgd_momentum_step", "p", p);
-      check_not_null("sgd_momentum_step", "g", g);
-      check_not_null("sgd_momentum_step", "v", v);
+      LENET_CHECK_NOT_NULL("sgd_momentum_step", p);
+      LENET_CHECK_NOT_NULL("sgd_momentum_step", g);
+      LENET_CHECK_NOT_NULL("sgd_momentum_step", v);
     }
-    split(n, [&](std::int64_t i0, std::int64_t i1, int) {
+    split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::sgd_momentum_step(h, i1 - i0, p + i0, g + i0, v + i0);
     });
   }
@@ -215,14 +211,13 @@ class CpuBackend final : public Backend {
     return s;
   }
 
-  // Calls fn(begin, end, chunk) for consecutive ranges covering [0, n), one per thread at most.
+  // Calls fn(begin, end) for consecutive ranges covering [0, n), one per thread at most.
   template <typename Fn>
   void split(std::int64_t n, Fn fn) {
     if (n <= 0) return;
     const std::int64_t chunks = std::min<std::int64_t>(pool_.size(), n);
-    pool_.parallel_for(chunks, [&](std::int64_t c) {
-      fn(n * c / chunks, n * (c + 1) / chunks, static_cast<int>(c));
-    });
+    pool_.parallel_for(chunks,
+                       [&](std::int64_t c) { fn(n * c / chunks, n * (c + 1) / chunks); });
   }
 
   // Weight gradients summed over the batch: each chunk writes its own partial dw/db, then the

@@ -7,7 +7,8 @@
 #include <lenet/kernels/count_correct.h>
 
 #include <cstdint>
-#include <limits>
+
+#include <lenet/shapes.h>
 
 #include "launch.h"
 #include "warp.cuh"
@@ -38,9 +39,7 @@ __device__ inline std::int32_t row_argmax(const float* z, std::int64_t K) {
 
 __global__ void argmax_rows_kernel(std::int64_t N, std::int64_t K, const float* logits,
                                    std::int32_t* pred) {
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; r < N;
-       r += stride) {
+  for (const std::int64_t r : grid_stride(N)) {
     pred[r] = row_argmax(logits + r * K, K);
   }
 }
@@ -65,31 +64,23 @@ __global__ void count_correct_kernel(std::int64_t N, std::int64_t K, const float
   }
 }
 
-void check_logits(const char* op, std::int64_t N, std::int64_t K, const float* logits) {
-  LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-  LENET_CHECK(K >= 1, op << ": K must be >= 1, got " << K);
-  LENET_CHECK(K <= std::numeric_limits<std::int32_t>::max(),
-              op << ": K must fit int32 class indices, got " << K);
-  LENET_CHECK(N <= std::numeric_limits<std::int64_t>::max() / K,
-              op << ": N*K overflows int64 (N = " << N << ", K = " << K << ")");
-  check_not_null(op, "logits", logits);
-}
-
 }  // namespace
 
 void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32_t* pred,
                  cudaStream_t stream) {
-  check_logits("argmax_rows", N, K, logits);
-  check_not_null("argmax_rows", "pred", pred);
+  ClassScoresShape{N, K}.check("argmax_rows");
+  LENET_CHECK_NOT_NULL("argmax_rows", logits);
+  LENET_CHECK_NOT_NULL("argmax_rows", pred);
   LENET_LAUNCH(argmax_rows_kernel, detail::grid_1d(N, kBlockSize), kBlockSize, 0, stream, N, K,
                logits, pred);
 }
 
 void count_correct(std::int64_t N, std::int64_t K, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct, cudaStream_t stream) {
-  check_logits("count_correct", N, K, logits);
-  check_not_null("count_correct", "labels", labels);
-  check_not_null("count_correct", "correct", correct);
+  ClassScoresShape{N, K}.check("count_correct");
+  LENET_CHECK_NOT_NULL("count_correct", logits);
+  LENET_CHECK_NOT_NULL("count_correct", labels);
+  LENET_CHECK_NOT_NULL("count_correct", correct);
   LENET_LAUNCH(count_correct_kernel<kWarps>, 1, kWarps * 32, 0, stream, N, K, logits, labels,
                correct);
 }

@@ -62,6 +62,31 @@ inline unsigned grid_1d(std::int64_t n, int block_size) {
 }
 
 }  // namespace detail
+
+// Inside a kernel launched with a grid_1d grid: the indices this thread handles in a
+// grid-stride loop over n items, t, t + T, t + 2T, ... below n, for global thread index t of T
+// threads in the grid (any n fits any grid). relu.cu spells the same loop out.
+//   for (const std::int64_t i : grid_stride(n)) y[i] = 2 * x[i];
+struct GridStrideRange {
+  struct Iterator {
+    std::int64_t i, step;
+    __device__ std::int64_t operator*() const { return i; }
+    __device__ Iterator& operator++() {
+      i += step;
+      return *this;
+    }
+    __device__ bool operator!=(const Iterator& end) const { return i < end.i; }
+  };
+  std::int64_t first, step, n;
+  __device__ Iterator begin() const { return Iterator{first, step}; }
+  __device__ Iterator end() const { return Iterator{n, step}; }
+};
+
+__device__ inline GridStrideRange grid_stride(std::int64_t n) {
+  return GridStrideRange{static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x,
+                         static_cast<std::int64_t>(gridDim.x) * blockDim.x, n};
+}
+
 }  // namespace LENET_KERNELS_ABI
 }  // namespace lenet::kernels
 

@@ -20,9 +20,7 @@ constexpr int kColumnBlock = 128;
 
 // db[n] = sum_m dy[m, n]: one thread per column, rows in a fixed order (deterministic).
 __global__ void column_sums_kernel(std::int64_t M, std::int64_t N, const float* dy, float* db) {
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; n < N;
-       n += stride) {
+  for (const std::int64_t n : grid_stride(N)) {
     float sum = 0.0f;
     for (std::int64_t m = 0; m < M; ++m) sum += dy[m * N + n];
     db[n] = sum;
@@ -34,9 +32,9 @@ __global__ void column_sums_kernel(std::int64_t M, std::int64_t N, const float* 
 void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
   s.check("linear_forward");
-  check_not_null("linear_forward", "x", x);
-  check_not_null("linear_forward", "w", w);
-  check_not_null("linear_forward", "y", y);
+  LENET_CHECK_NOT_NULL("linear_forward", x);
+  LENET_CHECK_NOT_NULL("linear_forward", w);
+  LENET_CHECK_NOT_NULL("linear_forward", y);
   detail::launch_gemm("linear_forward", s.N, s.out, s.in, StridedMatrix{x, s.in, 1},
                       StridedMatrix{w, 1, s.in},  // w^T: element (k, n) is w[n, k]
                       StoreRowMajor{y, s.out, b}, stream);
@@ -45,10 +43,10 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
 void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db, cudaStream_t stream) {
   s.check("linear_backward");
-  check_not_null("linear_backward", "dy", dy);
-  check_not_null("linear_backward", "x", x);
-  check_not_null("linear_backward", "w", w);
-  check_not_null("linear_backward", "dw", dw);
+  LENET_CHECK_NOT_NULL("linear_backward", dy);
+  LENET_CHECK_NOT_NULL("linear_backward", x);
+  LENET_CHECK_NOT_NULL("linear_backward", w);
+  LENET_CHECK_NOT_NULL("linear_backward", dw);
   if (dx != nullptr) {
     detail::launch_gemm("linear_backward", s.N, s.in, s.out, StridedMatrix{dy, s.out, 1},
                         StridedMatrix{w, s.in, 1}, StoreRowMajor{dx, s.in, nullptr}, stream);

@@ -23,9 +23,7 @@ __global__ void maxpool2d_forward_kernel(std::int64_t total, std::int64_t H, std
                                          std::int64_t K, std::int64_t stride, std::int64_t OH,
                                          std::int64_t OW, const float* x, float* y,
                                          std::int32_t* idx) {
-  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       i < total; i += step) {
+  for (const std::int64_t i : grid_stride(total)) {
     const std::int64_t plane = i / (OH * OW), oh = (i / OW) % OH, ow = i % OW;
     const float* xp = x + plane * H * W;
     std::int64_t best_at = (oh * stride) * W + ow * stride;
@@ -50,9 +48,7 @@ __global__ void maxpool2d_backward_kernel(std::int64_t total, std::int64_t H, st
                                           std::int64_t K, std::int64_t stride, std::int64_t OH,
                                           std::int64_t OW, const float* dy,
                                           const std::int32_t* idx, float* dx) {
-  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       i < total; i += step) {
+  for (const std::int64_t i : grid_stride(total)) {
     const std::int64_t plane = i / (H * W), h = (i / W) % H, w = i % W;
     // Windows containing row h start at oh*stride in (h - K, h]: oh in [oh_lo, oh_hi].
     const std::int64_t oh_lo = h - K + 1 > 0 ? (h - K + 1 + stride - 1) / stride : 0;
@@ -76,9 +72,9 @@ __global__ void maxpool2d_backward_kernel(std::int64_t total, std::int64_t H, st
 void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* idx,
                        cudaStream_t stream) {
   s.check("maxpool2d_forward");
-  check_not_null("maxpool2d_forward", "x", x);
-  check_not_null("maxpool2d_forward", "y", y);
-  check_not_null("maxpool2d_forward", "idx", idx);
+  LENET_CHECK_NOT_NULL("maxpool2d_forward", x);
+  LENET_CHECK_NOT_NULL("maxpool2d_forward", y);
+  LENET_CHECK_NOT_NULL("maxpool2d_forward", idx);
   const std::int64_t total = s.y_size();
   LENET_LAUNCH(maxpool2d_forward_kernel, detail::grid_1d(total, kBlockSize), kBlockSize, 0, stream,
                total, s.H, s.W, s.K, s.stride, s.OH(), s.OW(), x, y, idx);
@@ -87,9 +83,9 @@ void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int3
 void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx, float* dx,
                         cudaStream_t stream) {
   s.check("maxpool2d_backward");
-  check_not_null("maxpool2d_backward", "dy", dy);
-  check_not_null("maxpool2d_backward", "idx", idx);
-  check_not_null("maxpool2d_backward", "dx", dx);
+  LENET_CHECK_NOT_NULL("maxpool2d_backward", dy);
+  LENET_CHECK_NOT_NULL("maxpool2d_backward", idx);
+  LENET_CHECK_NOT_NULL("maxpool2d_backward", dx);
   const std::int64_t total = s.x_size();
   LENET_LAUNCH(maxpool2d_backward_kernel, detail::grid_1d(total, kBlockSize), kBlockSize, 0,
                stream, total, s.H, s.W, s.K, s.stride, s.OH(), s.OW(), dy, idx, dx);

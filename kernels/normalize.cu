@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <lenet/shapes.h>
+
 #include "launch.h"
 
 namespace lenet::kernels {
@@ -16,9 +18,7 @@ constexpr int kBlockSize = 256;
 
 __global__ void normalize_u8_kernel(std::int64_t n, const std::uint8_t* pixels, float* y,
                                     float mean, float std_dev) {
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += stride) {
+  for (const std::int64_t i : grid_stride(n)) {
     y[i] = (static_cast<float>(pixels[i]) / 255.0f - mean) / std_dev;
   }
 }
@@ -27,12 +27,12 @@ __global__ void normalize_u8_kernel(std::int64_t n, const std::uint8_t* pixels, 
 
 void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float std,
                   cudaStream_t stream) {
-  LENET_CHECK(n >= 0, "normalize_u8: n must be >= 0, got " << n);
+  ElementwiseShape{n}.check("normalize_u8");
   LENET_CHECK(std::isfinite(mean), "normalize_u8: mean must be finite, got " << mean);
   LENET_CHECK(std::isfinite(std) && std > 0.0f, "normalize_u8: std must be finite and > 0, got " << std);
   if (n == 0) return;
-  check_not_null("normalize_u8", "pixels", pixels);
-  check_not_null("normalize_u8", "y", y);
+  LENET_CHECK_NOT_NULL("normalize_u8", pixels);
+  LENET_CHECK_NOT_NULL("normalize_u8", y);
   LENET_LAUNCH(normalize_u8_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
                pixels, y, mean, std);
 }

@@ -2,10 +2,13 @@
 //   relu_forward:  y[i] = x[i] > 0 ? x[i] : 0            (y overwritten; y may alias x)
 //   relu_backward: dx[i] = x[i] > 0 ? dy[i] : 0          (dx overwritten; zero at x == 0, as PyTorch)
 // One thread per element in a grid-stride loop, so any n fits any grid: thread t of the grid
-// handles t, t + (threads in the grid), t + 2 * (threads in the grid), ...
+// handles t, t + (threads in the grid), t + 2 * (threads in the grid), ... The loop is spelled
+// out here; the other elementwise kernels write it as `for (i : grid_stride(n))` (launch.h).
 #include <lenet/kernels/relu.h>
 
 #include <cstdint>
+
+#include <lenet/shapes.h>
 
 #include "launch.h"
 
@@ -37,21 +40,21 @@ __global__ void relu_backward_kernel(const float* dy, const float* x, float* dx,
 }  // namespace
 
 void relu_forward(std::int64_t n, const float* x, float* y, cudaStream_t stream) {
-  LENET_CHECK(n >= 0, "relu_forward: n must be >= 0, got " << n);
+  ElementwiseShape{n}.check("relu_forward");
   if (n == 0) return;
-  check_not_null("relu_forward", "x", x);
-  check_not_null("relu_forward", "y", y);
+  LENET_CHECK_NOT_NULL("relu_forward", x);
+  LENET_CHECK_NOT_NULL("relu_forward", y);
   LENET_LAUNCH(relu_forward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, x, y,
                n);
 }
 
 void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx,
                    cudaStream_t stream) {
-  LENET_CHECK(n >= 0, "relu_backward: n must be >= 0, got " << n);
+  ElementwiseShape{n}.check("relu_backward");
   if (n == 0) return;
-  check_not_null("relu_backward", "dy", dy);
-  check_not_null("relu_backward", "x", x);
-  check_not_null("relu_backward", "dx", dx);
+  LENET_CHECK_NOT_NULL("relu_backward", dy);
+  LENET_CHECK_NOT_NULL("relu_backward", x);
+  LENET_CHECK_NOT_NULL("relu_backward", dx);
   LENET_LAUNCH(relu_backward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, dy,
                x, dx, n);
 }

@@ -30,6 +30,19 @@ TEST(Errors, CheckNotNullNamesTheOpAndTheArgument) {
   }
 }
 
+TEST(Errors, CheckNotNullMacroTakesTheNameFromTheExpression) {
+  const float value = 0.0f;
+  const float* dw = &value;
+  EXPECT_NO_THROW(LENET_CHECK_NOT_NULL("op", dw));
+  dw = nullptr;
+  try {
+    LENET_CHECK_NOT_NULL("conv2d_backward_filter", dw);
+    FAIL() << "LENET_CHECK_NOT_NULL accepted a null pointer";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "conv2d_backward_filter: dw is null");
+  }
+}
+
 TEST(Errors, CudaErrorKeepsCodeAndText) {
   const lenet::CudaError e(35, "f.cu:1: cudaMalloc(&p, 4): cudaErrorInsufficientDriver (35): x");
   EXPECT_EQ(e.code(), 35);

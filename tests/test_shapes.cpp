@@ -9,13 +9,38 @@
 
 namespace {
 
+using lenet::ClassScoresShape;
 using lenet::Conv2dShape;
+using lenet::ElementwiseShape;
 using lenet::LinearShape;
 using lenet::Pool2dShape;
 using lenet::SgdParams;
 using lenet::test::throws_invalid_argument;
 
 constexpr std::int64_t kHuge = std::int64_t{1} << 40;
+
+TEST(Shapes, ClassScoresCheckNamesOpAndField) {
+  EXPECT_NO_THROW((ClassScoresShape{1, 1}.check("op")));
+  EXPECT_NO_THROW((ClassScoresShape{64, 10}.check("op")));
+  EXPECT_EQ((ClassScoresShape{64, 10}.logits_size()), 640);
+  EXPECT_TRUE(throws_invalid_argument([] { ClassScoresShape{0, 10}.check("softmax"); },
+                                      {"softmax: N must be >= 1, got 0"}));
+  EXPECT_TRUE(throws_invalid_argument([] { ClassScoresShape{3, 0}.check("argmax_rows"); },
+                                      {"argmax_rows: K must be >= 1, got 0"}));
+  const std::int64_t too_many_classes = std::int64_t{std::numeric_limits<std::int32_t>::max()} + 1;
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] { ClassScoresShape{1, too_many_classes}.check("count_correct"); },
+      {"count_correct: K must fit the int32 class indices"}));
+  EXPECT_TRUE(throws_invalid_argument([] { ClassScoresShape{kHuge, kHuge >> 10}.check("op"); },
+                                      {"op: logits [N, K] has more than 2^63 - 1 elements"}));
+}
+
+TEST(Shapes, ElementwiseAcceptsZeroAndRejectsNegativeCounts) {
+  EXPECT_NO_THROW((ElementwiseShape{0}.check("op")));
+  EXPECT_NO_THROW((ElementwiseShape{kHuge}.check("op")));
+  EXPECT_TRUE(throws_invalid_argument([] { ElementwiseShape{-1}.check("relu_forward"); },
+                                      {"relu_forward: n must be >= 0, got -1"}));
+}
 
 TEST(Shapes, Conv2dOutputSizeFollowsPyTorch) {
   const Conv2dShape lenet_conv1{64, 1, 28, 28, 6, 5, 5};

@@ -39,3 +39,7 @@ inline void check_not_null(const char* op, const char* name, const void* p) {
 }
 
 }  // namespace lenet
+
+// check_not_null with the argument's name taken from the expression:
+//   LENET_CHECK_NOT_NULL("conv2d_forward", w);   // throws "conv2d_forward: w is null"
+#define LENET_CHECK_NOT_NULL(op, ptr) ::lenet::check_not_null((op), #ptr, (ptr))

@@ -142,8 +142,37 @@ struct LinearShape {
   }
 };
 
-// SGD with momentum as PyTorch's torch.optim.SGD with dampening 0 and nesterov off:
+// Rows of class scores: logits [N, K] with int32 labels [N] (softmax cross-entropy, argmax,
+// count_correct). Class indices are int32, so K must fit one.
+struct ClassScoresShape {
+  std::int64_t N = 0, K = 0;
+
+  std::int64_t logits_size() const {
+    return detail::checked_product("ClassScoresShape", "logits", {N, K});
+  }
+
+  void check(const char* op) const {
+    LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
+    LENET_CHECK(K >= 1, op << ": K must be >= 1, got " << K);
+    LENET_CHECK(K <= std::numeric_limits<std::int32_t>::max(),
+                op << ": K must fit the int32 class indices, got " << K);
+    detail::checked_product(op, "logits [N, K]", {N, K});
+  }
+};
+
+// Elementwise ops on n elements (relu, normalize, sgd): n >= 0; with n == 0 they do nothing and
+// accept null pointers.
+struct ElementwiseShape {
+  std::int64_t n = 0;
+
+  void check(const char* op) const { LENET_CHECK(n >= 0, op << ": n must be >= 0, got " << n); }
+};
+
+// SGD with momentum as PyTorch's torch.optim.SGD with dampening 0 and nesterov off, elementwise
+// over one parameter tensor (the one statement of the rule; every implementation points here):
 //   g' = g + weight_decay * p;  v = momentum * v + g';  p -= lr * v.
+// v starts as zeros. PyTorch instead creates its buffer on the first step as v = g'; that is the
+// same number as momentum * 0 + g', so the two agree from step one.
 // Doubles here; an implementation in float rounds each to float once, before its loop.
 struct SgdParams {
   double lr = 0.0;

@@ -1,10 +1,5 @@
-// One step of SGD with momentum and weight decay, as PyTorch's torch.optim.SGD with
-// dampening 0 and nesterov off, elementwise over one parameter tensor:
-//
-//   g' = g + weight_decay * p;   v = momentum * v + g';   p = p - lr * v
-//
-// v starts as zeros, allocated by the caller. PyTorch instead creates its buffer on the first
-// step as v = g'; that is the same number as momentum * 0 + g', so the two agree from step one.
+// One step of SGD with momentum and weight decay, the rule written at SgdParams in
+// <lenet/shapes.h>; v starts as zeros, allocated by the caller.
 // For T = float the three hyperparameters are rounded to float once, then all math is in T.
 //
 // p and v are updated in place; g is read only. n == 0 is a no-op (null pointers fine).
