@@ -22,8 +22,8 @@
 #include <lenet/kernels.h>
 #include <lenet/sim/options.h>
 
+#include "gemm.cuh"
 #include "launch.h"
-#include "sim/tiled_gemm.cuh"
 
 namespace {
 
@@ -43,10 +43,12 @@ std::string cpu_model() {
 
 int* c_as_int(float* c) { return reinterpret_cast<int*>(c); }
 
+// The library's own GEMM (kernels/gemm.cuh), as linear_forward runs it on row-major operands.
 void launch_gemm(const float* a, const float* b, float* c) {
-  const dim3 grid((kN + kTile - 1) / kTile, (kM + kTile - 1) / kTile);
-  const dim3 block(kTile, kTile);
-  LENET_LAUNCH((tiled_gemm_kernel<kTile, true>), grid, block, 0, nullptr, kM, kN, kK, a, b, c);
+  static_assert(kTile == lenet::kernels::kGemmTile, "the bench describes the library's tile");
+  namespace lk = lenet::kernels;
+  lk::detail::launch_gemm("bench_sim_gemm", kM, kN, kK, lk::StridedMatrix{a, kK, 1},
+                          lk::StridedMatrix{b, kN, 1}, lk::StoreRowMajor{c, kN, nullptr}, nullptr);
 }
 
 // The simulator's two unit costs: starting a thread (fiber), and a thread's wait at a barrier.
@@ -107,7 +109,7 @@ int run(int repetitions) {
     return 1;
   }
 
-  std::printf("simulator launch of tiled_gemm_kernel<16>: C[%d,%d] = A[%d,%d] B[%d,%d], "
+  std::printf("simulator launch of implicit_gemm_kernel<16>: C[%d,%d] = A[%d,%d] B[%d,%d], "
               "%d blocks x 256 threads\n", kM, kN, kM, kK, kK, kN,
               ((kN + kTile - 1) / kTile) * ((kM + kTile - 1) / kTile));
   std::printf("machine: %s, %u hardware threads; validated (max error %.2g); median of %d\n",
