@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed recipe on the CPU, train_mnist against PyTorch, one after the other on one machine.
+# The classic recipe on the CPU, train_mnist against PyTorch, one after the other on one machine.
 #   bench/cpu_training_vs_pytorch.sh [BUILD_DIR] [PYTHON]
 # BUILD_DIR: a build with bin/train_mnist (default build/release). PYTHON: an interpreter with
 # torch and numpy (default python3); e.g. a venv made with

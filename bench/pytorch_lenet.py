@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The peer: the seed recipe in PyTorch, timed the way train_mnist times itself.
+"""The peer: the classic recipe in PyTorch, timed the way train_mnist times itself.
 
 Same net (conv 1->6 5x5, ReLU, maxpool 2, conv 6->16 5x5, ReLU, maxpool 2, fc 256->120->84->10),
 same recipe (SGD lr 0.001, momentum 0.9, batch 64, 10 epochs, reshuffled every epoch, inputs
 (p/255 - 0.5)/0.5), same data files. The images sit in memory as one tensor and batches are
-sliced from it, which is faster than the seed's torchvision DataLoader: the peer gets its best
+sliced from it, which is faster than the original blog's torchvision DataLoader: the peer gets its best
 case. "Training took" counts the training passes only, as train_mnist's does.
 
     python3 bench/pytorch_lenet.py --data ../shared/data/mnist --threads 2 [--device cpu|cuda]

@@ -1,4 +1,4 @@
-// The seed LeNet as a composition of the reference ops, forward then backward, with every
+// The classic LeNet as a composition of the reference ops, forward then backward, with every
 // intermediate kept in a local vector (no state survives a call).
 #include <lenet/cpu_ref/lenet.h>
 

@@ -55,7 +55,7 @@ void read_tensors(const SafetensorsFile& file, const std::string& path, const st
       std::ostringstream msg;
       msg << path << ": tensor '" << name << "' has shape [";
       for (std::size_t i = 0; i < found->shape.size(); ++i) msg << (i ? ", " : "") << found->shape[i];
-      msg << "], the seed LeNet's is [";
+      msg << "], the classic LeNet's is [";
       for (std::size_t i = 0; i < t.shape.size(); ++i) msg << (i ? ", " : "") << t.shape[i];
       msg << "]";
       throw CheckpointError(msg.str());

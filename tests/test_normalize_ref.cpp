@@ -16,7 +16,7 @@ using namespace lenet::cpu_ref;
 using namespace lenet::test;
 
 TEST(NormalizeRef, ForwardHandComputed) {
-  // The seed recipe, mean = std = 0.5: 0 -> -1, 255 -> 1, 51 = 0.2*255 -> (0.2 - 0.5)/0.5.
+  // The classic recipe, mean = std = 0.5: 0 -> -1, 255 -> 1, 51 = 0.2*255 -> (0.2 - 0.5)/0.5.
   const std::vector<std::uint8_t> pixels = {0, 255, 51, 102};
   std::vector<double> y = nan_filled<double>(4);
   normalize_u8(4, pixels.data(), y.data(), 0.5, 0.5);

@@ -67,7 +67,7 @@ TEST_P(SgdMomentumKernel, FiveStepsMatchReference) {
   }
 }
 
-// The seed recipe (lr 0.001, momentum 0.9, no weight decay) on all 44426 LeNet parameters;
+// The classic recipe (lr 0.001, momentum 0.9, no weight decay) on all 44426 LeNet parameters;
 // weight decay with momentum; plain SGD (momentum 0); sizes around one 256-thread block.
 INSTANTIATE_TEST_SUITE_P(
     Cases, SgdMomentumKernel,

@@ -1,5 +1,5 @@
 // Umbrella header of the CPU reference: every op, forward and backward, in float and double,
-// and the seed LeNet composed from them. Link lenet::cpu_ref.
+// and the classic LeNet composed from them. Link lenet::cpu_ref.
 #pragma once
 
 #include <lenet/error.h>

@@ -1,4 +1,4 @@
-// The seed LeNet composed from the reference ops: the ground truth for one training step.
+// The classic LeNet composed from the reference ops: the ground truth for one training step.
 //
 //   x [N, 1, 28, 28] -> conv1 (6, 5x5) -> relu -> maxpool 2 -> [N, 6, 12, 12]
 //     -> conv2 (16, 5x5) -> relu -> maxpool 2 -> [N, 16, 4, 4] = flatten [N, 256]
@@ -56,7 +56,7 @@ struct LenetParams {
   const LenetTensor<T>* find(const std::string& name) const;
 
   // Throws std::invalid_argument, naming op and the tensor, when a name, shape or data size
-  // differs from the seed net's.
+  // differs from the classic net's.
   void check(const char* op) const;
 };
 

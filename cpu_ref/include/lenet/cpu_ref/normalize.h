@@ -2,7 +2,7 @@
 //
 //   y[i] = (pixels[i] / 255 - mean) / std
 //
-// computed in T (the seed recipe uses mean = std = 0.5, giving [-1, 1]). std must be finite and
+// computed in T (the classic recipe uses mean = std = 0.5, giving [-1, 1]). std must be finite and
 // > 0, mean finite. y overwritten; n == 0 is a no-op (null pointers fine). Throws
 // std::invalid_argument naming the argument.
 #pragma once

@@ -1,4 +1,4 @@
-// The seed LeNet on any backend: parameters, gradients, momentum buffers and the activations
+// The classic LeNet on any backend: parameters, gradients, momentum buffers and the activations
 // of one batch live in the backend's memory; host code only moves batches in and numbers out.
 //
 //   x [N, 1, 28, 28] -> conv1 (6, 5x5) -> relu -> maxpool 2 -> conv2 (16, 5x5) -> relu

@@ -1,4 +1,4 @@
-// The training loop of the seed recipe: shuffle every epoch, mini-batch SGD with momentum,
+// The training loop of the classic recipe: shuffle every epoch, mini-batch SGD with momentum,
 // train and test accuracy per epoch, a checkpoint after every epoch when asked, and resume.
 #pragma once
 
