@@ -3,7 +3,10 @@
 #include <lenet/introspect/device.h>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -70,6 +73,100 @@ std::optional<std::string> nvidia_driver_version(std::string* why_not) {
   version[kNvmlDriverVersionLength - 1] = '\0';
   return std::string(version);
 }
+
+std::optional<ToolkitInfo> find_toolkit(std::string* why_not) {
+  ToolkitInfo info;
+  const auto executable = [](const std::string& path) { return ::access(path.c_str(), X_OK) == 0; };
+  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
+    const char* home = std::getenv(variable);
+    if (home != nullptr && *home != '\0' && executable(std::string(home) + "/bin/nvcc")) {
+      info.nvcc = std::string(home) + "/bin/nvcc";
+      info.found_by = variable;
+      break;
+    }
+  }
+  if (info.nvcc.empty()) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path != nullptr ? path : "";
+    for (std::size_t start = 0; start <= dirs.size() && info.nvcc.empty();) {
+      const std::size_t colon = std::min(dirs.find(':', start), dirs.size());
+      const std::string dir = dirs.substr(start, colon - start);
+      if (!dir.empty() && executable(dir + "/nvcc")) {
+        info.nvcc = dir + "/nvcc";
+        info.found_by = "PATH";
+      }
+      start = colon + 1;
+    }
+  }
+  if (info.nvcc.empty() && executable("/usr/local/cuda/bin/nvcc")) {
+    info.nvcc = "/usr/local/cuda/bin/nvcc";
+    info.found_by = "/usr/local/cuda";
+  }
+  if (info.nvcc.empty()) {
+    *why_not = "no nvcc in $CUDA_HOME/bin, $CUDA_PATH/bin, on PATH or in /usr/local/cuda/bin";
+    return std::nullopt;
+  }
+  std::string quoted = "'";
+  for (const char c : info.nvcc) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  const std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((quoted + " --version 2>/dev/null").c_str(), "r"),
+                                                   &::pclose);
+  std::string text;
+  if (pipe) {
+    std::array<char, 512> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr && text.size() < 65536) {
+      text += buf.data();
+    }
+  }
+  // "Cuda compilation tools, release 13.0, V13.0.88"
+  const std::size_t v = text.find(", V");
+  if (v == std::string::npos) {
+    *why_not = info.nvcc + " --version printed no \"release X.Y, VX.Y.Z\" line";
+    return std::nullopt;
+  }
+  const std::size_t end = text.find_first_not_of("0123456789.", v + 3);
+  info.version = text.substr(v + 3, end == std::string::npos ? end : end - v - 3);
+  const std::size_t dot = info.version.find('.');
+  if (dot == std::string::npos || dot == 0) {
+    *why_not = info.nvcc + " --version gave an unreadable version '" + info.version + "'";
+    return std::nullopt;
+  }
+  const std::size_t dot2 = info.version.find('.', dot + 1);
+  info.cuda_version = std::stoi(info.version.substr(0, dot)) * 1000 +
+                      std::stoi("0" + info.version.substr(dot + 1, dot2 == std::string::npos
+                                                                       ? dot2
+                                                                       : dot2 - dot - 1)) *
+                          10;
+  return info;
+}
+
+std::string explain_versions(int toolkit_cuda, int driver_cuda) {
+  if (toolkit_cuda == 0 && driver_cuda == 0) {
+    return "there is neither a toolkit to build CUDA programs nor a driver to run them";
+  }
+  if (toolkit_cuda == 0) {
+    return "the driver runs programs built with CUDA up to " + cuda_version_string(driver_cuda) +
+           "; no toolkit is needed for that, only to build them";
+  }
+  const std::string toolkit = "nvcc builds programs for the CUDA " +
+                              cuda_version_string(toolkit_cuda) + " runtime";
+  if (driver_cuda == 0) {
+    return toolkit + ", and with no driver here they cannot run on this machine (error 35)";
+  }
+  const std::string driver = "the driver (nvidia-smi's \"CUDA Version\") runs runtimes up to " +
+                             cuda_version_string(driver_cuda);
+  if (toolkit_cuda <= driver_cuda) {
+    return toolkit + " and " + driver + ", so they run here: the two versions need not be equal";
+  }
+  if (toolkit_cuda / 1000 == driver_cuda / 1000) {
+    return toolkit + " and " + driver + ": older within the same major, so they start (minor " +
+           "version compatibility), but PTX from this nvcc is too new for the driver's JIT (222)";
+  }
+  return toolkit + " but " + driver + ", so they fail with cudaErrorInsufficientDriver (35) " +
+         "until the driver is updated";
+}
+
+std::string lenet_version() { return LENET_VERSION; }
 
 MachineInfo query_machine() {
   MachineInfo info;

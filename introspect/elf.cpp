@@ -13,6 +13,10 @@ constexpr std::uint64_t kSectionHeaderSize = 64;
 constexpr std::uint64_t kSymbolSize = 24;
 constexpr std::uint64_t kRelaSize = 24;
 constexpr std::uint64_t kRelSize = 16;
+constexpr std::uint64_t kDynamicSize = 16;  // d_tag (i64), d_val (u64)
+constexpr std::uint64_t kDynamicNull = 0;   // DT_NULL: end of the table
+constexpr std::uint64_t kDynamicNeeded = 1;  // DT_NEEDED: d_val is a name in the linked table
+constexpr std::uint64_t kNoteHeaderSize = 12;
 constexpr std::uint16_t kSectionIndexExtended = 0xffff;  // SHN_XINDEX
 // Far above any real file (large cubins have a few thousand sections); a hostile count would
 // otherwise make the reader allocate for it.
@@ -229,6 +233,48 @@ std::vector<ElfRelocation> ElfFile::relocations(const ElfSection& section) const
     }
     return out;
   });
+}
+
+std::vector<ElfNote> ElfFile::notes(const ElfSection& section) const {
+  return detail::with_context(describe(section), [&] {
+    const ByteSpan bytes = section_bytes(section);
+    const auto padded = [](std::uint64_t n) { return (n + 3) / 4 * 4; };
+    std::vector<ElfNote> out;
+    // Each note takes at least its 12-byte header, so the loop ends.
+    for (std::uint64_t pos = 0; pos < bytes.size();) {
+      const ByteSpan header = bytes.sub(pos, kNoteHeaderSize, "note header");
+      const std::uint64_t name_size = header.u32(0);
+      const std::uint64_t desc_size = header.u32(4);
+      ElfNote note;
+      note.type = header.u32(8);
+      const ByteSpan name = bytes.sub(pos + kNoteHeaderSize, name_size, "note name");
+      note.name = std::string(name.chars().substr(0, name.chars().find('\0')));
+      const std::uint64_t desc_at = pos + kNoteHeaderSize + padded(name_size);
+      note.desc = bytes.sub(desc_at, desc_size, "note description");
+      pos = desc_at + padded(desc_size);
+      out.push_back(std::move(note));
+    }
+    return out;
+  });
+}
+
+std::vector<std::string> ElfFile::needed_libraries() const {
+  std::vector<std::string> out;
+  for (const ElfSection& section : sections_) {
+    if (section.type != kSectionDynamic || !section.has_file_bytes) continue;
+    detail::with_context(describe(section), [&] {
+      const ByteSpan table = section_bytes(section);
+      const ByteSpan names = section_bytes(section_at(section.link, "dynamic section link"));
+      for (std::uint64_t pos = 0; pos + kDynamicSize <= table.size(); pos += kDynamicSize) {
+        const std::uint64_t tag = table.u64(pos);
+        if (tag == kDynamicNull) break;
+        if (tag == kDynamicNeeded) {
+          out.emplace_back(names.cstring(table.u64(pos + 8), "DT_NEEDED name"));
+        }
+      }
+    });
+  }
+  return out;
 }
 
 }  // namespace lenet::introspect

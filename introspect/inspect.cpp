@@ -112,6 +112,12 @@ std::vector<FatbinContainer> elf_containers(const ElfFile& elf, const std::strin
       c.member = member;
       c.section = section.name;
       c.role = role_of(section, c.offset - bytes.file_offset(), targets);
+      // A device-link output holds kernels only with -rdc code; otherwise it is a small module
+      // without any, which must not count as one. Its few payloads are decoded to tell.
+      if (c.role == ContainerRole::kDeviceLink && !options.decode_payloads) {
+        detail::with_context("section " + section.name + ": container " + std::to_string(c.index),
+                             [&] { decode_entries(bytes, c); });
+      }
     }
     std::move(found.begin(), found.end(), std::back_inserter(out));
   }
@@ -154,6 +160,7 @@ FileInfo inspect_bytes(ByteSpan bytes, const std::string& name, const ReadOption
         info.cubin = parse_cubin(bytes);
       } else {
         info.kind = FileKind::kHostElf;
+        info.needed = elf.needed_libraries();
         info.containers = elf_containers(elf, "", options);
       }
     } else if (bytes.size() >= 4 && bytes.u32(0) == kFatbinMagic) {

@@ -21,6 +21,34 @@ namespace {
 constexpr std::uint8_t kSymbolCudaEntry = 0x10;
 constexpr std::uint8_t kCudaAbiVersionSmInSecondByte = 8;
 
+// .note.nv.tkinfo holds one note of owner "NVIDIA Corp" and type 2000 whose description is six
+// u32 (a format version, a reserved word, then the offsets of the tool's name, its version
+// line, its build line and its options in the string table that follows them):
+//   2 0 1 7 0x36 0x60 | "\0ptxas\0Cuda compilation tools, release 13.0, V13.0.88\0Build ...\0-arch
+//   sm_86 -m 64 \0"
+constexpr std::string_view kToolkitNoteSection = ".note.nv.tkinfo";
+constexpr std::string_view kNvidiaNoteOwner = "NVIDIA Corp";
+constexpr std::uint32_t kToolkitNoteType = 2000;
+constexpr std::uint64_t kToolkitNoteStrings = 24;
+constexpr std::uint64_t kToolkitNoteVersionLine = 12;
+
+// "13.0.88" from "Cuda compilation tools, release 13.0, V13.0.88"; the release ("13.0") when
+// there is no V field; empty when neither is there.
+std::string toolkit_version(std::string_view line) {
+  const auto version_at = [&](std::size_t at) {
+    const std::size_t end = line.find_first_not_of("0123456789.", at);
+    return std::string(line.substr(at, end == std::string_view::npos ? end : end - at));
+  };
+  if (const std::size_t v = line.rfind(", V"); v != std::string_view::npos) {
+    const std::string version = version_at(v + 3);
+    if (!version.empty()) return version;
+  }
+  if (const std::size_t r = line.find("release "); r != std::string_view::npos) {
+    return version_at(r + 8);
+  }
+  return "";
+}
+
 // Longer names are not demangled: the demangler recurses over the name's structure, and a
 // hostile name should not get to choose that depth.
 constexpr std::size_t kMaxDemangleLength = 4096;
@@ -114,6 +142,20 @@ bool looks_like_ptx(std::string_view text) {
 
 }  // namespace detail
 
+std::string cubin_toolkit(const ElfFile& cubin) {
+  const ElfSection* section = cubin.find_section(kToolkitNoteSection);
+  if (section == nullptr || section->type != kSectionNote || !section->has_file_bytes) return "";
+  for (const ElfNote& note : cubin.notes(*section)) {
+    if (note.name != kNvidiaNoteOwner || note.type != kToolkitNoteType) continue;
+    return detail::with_context(std::string(kToolkitNoteSection), [&] {
+      const ByteSpan strings = note.desc.from(kToolkitNoteStrings, "toolkit note strings");
+      const std::uint32_t line_at = note.desc.u32(kToolkitNoteVersionLine);
+      return toolkit_version(strings.cstring(line_at, "toolkit version line"));
+    });
+  }
+  return "";
+}
+
 CubinInfo parse_cubin(ByteSpan bytes) {
   const ElfFile elf(bytes);
   if (elf.machine() != kElfMachineCuda) {
@@ -133,6 +175,7 @@ CubinInfo parse_cubin(ByteSpan bytes) {
       }
     }
   }
+  info.toolkit = cubin_toolkit(elf);
   std::sort(info.kernels.begin(), info.kernels.end(),
             [](const KernelName& a, const KernelName& b) { return a.mangled < b.mangled; });
   info.kernels.erase(

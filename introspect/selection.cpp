@@ -132,7 +132,10 @@ bool env_flag(const char* name) {
   return value != nullptr && std::strtol(value, nullptr, 10) != 0;
 }
 
-std::optional<Image> image_of_ptx_text(const PtxInfo& ptx) {
+
+}  // namespace
+
+std::optional<Image> image_of(const PtxInfo& ptx) {
   // ".target sm_90a" -> compute_90a; ".version 9.0" -> ISA 9.0.
   std::string_view target = ptx.target;
   if (target.rfind("sm_", 0) != 0) return std::nullopt;
@@ -155,8 +158,6 @@ std::optional<Image> image_of_ptx_text(const PtxInfo& ptx) {
   image.ptx_minor = static_cast<unsigned>(to_int(isa.substr(dot + 1)));
   return image;
 }
-
-}  // namespace
 
 std::optional<ComputeCapability> parse_compute_capability(std::string_view text) {
   if (text.rfind("sm_", 0) == 0) text.remove_prefix(3);
@@ -360,7 +361,7 @@ FileVerdict judge_file(const FileInfo& info, const SelectionQuery& query) {
     if (info.cubin) {
       image = Image{EntryKind::kCubin, info.cubin->sm, 0, 0, 0};
     } else if (info.ptx) {
-      image = image_of_ptx_text(*info.ptx);
+      image = image_of(*info.ptx);
     }
     if (!image) {
       v.overall = failure(0, "the PTX names no target of the form sm_XY, so there is no verdict");

@@ -387,12 +387,16 @@ TEST(FileVerdicts, OnlyLoadableContainersWithKernelsAreJudged) {
   const FileVerdict at130 = judge_file(info, query(130));
   EXPECT_EQ(at130.containers[0].selection.choice, Choice::kPtxJit);
 
-  // Without decoding, kernels are unknown: the device-link container is judged too.
+  // Without decoding, the kernels of compilation units are unknown, so they are judged; the
+  // device-link output is decoded all the same (it is small), and without kernels it is not.
   ReadOptions headers_only;
   headers_only.decode_payloads = false;
   const FileInfo undecoded = inspect_bytes(span(file), "program", headers_only);
-  EXPECT_EQ(judge_file(undecoded, query(90)).containers.size(), 3u);
-  EXPECT_TRUE(may_hold_kernels(undecoded.containers[0]));
+  EXPECT_EQ(judge_file(undecoded, query(90)).containers.size(), 2u);
+  EXPECT_FALSE(may_hold_kernels(undecoded.containers[0]));
+  EXPECT_TRUE(undecoded.containers[0].entries[0].cubin);
+  EXPECT_TRUE(may_hold_kernels(undecoded.containers[1]));
+  EXPECT_FALSE(undecoded.containers[1].entries[0].cubin);
   EXPECT_FALSE(may_hold_kernels(info.containers[0]));
 }
 

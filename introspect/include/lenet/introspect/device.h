@@ -59,6 +59,24 @@ std::string explain_cuda_error(int code, int runtime_version, int driver_version
 // The NVIDIA driver version ("580.65.06") through NVML, or nothing with the reason in *why_not.
 std::optional<std::string> nvidia_driver_version(std::string* why_not);
 
+// The CUDA toolkit that builds programs here: nvcc from $CUDA_HOME (or $CUDA_PATH), else the one
+// on PATH, else /usr/local/cuda/bin/nvcc; its version from `nvcc --version`.
+struct ToolkitInfo {
+  std::string nvcc;      // "/usr/local/cuda/bin/nvcc"
+  std::string found_by;  // "CUDA_HOME", "CUDA_PATH", "PATH" or "/usr/local/cuda"
+  std::string version;   // "13.0.88", from "Cuda compilation tools, release 13.0, V13.0.88"
+  int cuda_version = 0;  // 13000
+};
+// Runs nvcc; nothing, with the reason in *why_not, when none is found or it does not answer.
+std::optional<ToolkitInfo> find_toolkit(std::string* why_not);
+
+// Why nvidia-smi and nvcc -V show different CUDA versions, in one sentence, for a toolkit and a
+// driver of these CUDA versions (13000; 0 when there is none).
+std::string explain_versions(int toolkit_cuda, int driver_cuda);
+
+// lenet's version ("0.1.0", project(VERSION) of the top CMakeLists.txt).
+std::string lenet_version();
+
 // Said of "this build has no CUDA runtime" in results and messages.
 inline constexpr const char* kNoCudaRuntime = "this build has no CUDA runtime";
 

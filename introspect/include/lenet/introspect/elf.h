@@ -27,6 +27,8 @@ inline constexpr std::uint32_t kSectionSymtab = 2;  // SHT_SYMTAB
 inline constexpr std::uint32_t kSectionRela = 4;    // SHT_RELA
 inline constexpr std::uint32_t kSectionNobits = 8;  // SHT_NOBITS: no bytes in the file (.bss)
 inline constexpr std::uint32_t kSectionRel = 9;     // SHT_REL
+inline constexpr std::uint32_t kSectionDynamic = 6;  // SHT_DYNAMIC: .dynamic
+inline constexpr std::uint32_t kSectionNote = 7;     // SHT_NOTE
 // In a cubin, .nv.shared.<kernel> sections reserve shared memory: like SHT_NOBITS they have no
 // bytes in the file, yet carry offsets that may coincide with other sections. Most have this
 // type; .nv.shared.reserved.* sections have another, so the reader also goes by the name.
@@ -60,6 +62,14 @@ struct ElfSymbol {
   std::uint64_t size = 0;
 };
 
+// One entry of a SHT_NOTE section: namesz, descsz and type (u32 each), then the name and the
+// description, each padded to 4 bytes.
+struct ElfNote {
+  std::string name;  // "NVIDIA Corp", without the terminating NUL
+  std::uint32_t type = 0;
+  ByteSpan desc;
+};
+
 struct ElfRelocation {
   std::uint64_t offset = 0;  // where in the patched section
   std::uint32_t symbol = 0;  // index into the symbol table the relocation section links to
@@ -90,6 +100,11 @@ class ElfFile {
   ElfSymbol symbol(const ElfSection& symtab, std::uint32_t index) const;
   // Entries of a SHT_RELA or SHT_REL section.
   std::vector<ElfRelocation> relocations(const ElfSection& section) const;
+  // The notes of a SHT_NOTE section.
+  std::vector<ElfNote> notes(const ElfSection& section) const;
+  // The DT_NEEDED entries of the SHT_DYNAMIC section ("libcudart.so.13"), in file order; empty
+  // for files without one (objects, static executables).
+  std::vector<std::string> needed_libraries() const;
 
  private:
   const ElfSection& section_at(std::uint32_t index, std::string_view what) const;

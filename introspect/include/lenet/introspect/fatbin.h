@@ -33,6 +33,7 @@
 #include <vector>
 
 #include <lenet/introspect/bytes.h>
+#include <lenet/introspect/elf.h>
 
 namespace lenet::introspect {
 
@@ -86,6 +87,7 @@ struct CubinInfo {
   std::uint8_t abi_version = 0;     // EI_ABIVERSION: 8 (CUDA 13): SM in e_flags bits 8-15;
                                     // 7 (older cubins): SM in bits 0-7
   std::vector<KernelName> kernels;  // __global__ functions, sorted by mangled name
+  std::string toolkit;              // "13.0.88", from .note.nv.tkinfo; empty without the note
 };
 
 // What a PTX text says.
@@ -125,6 +127,10 @@ struct FatbinContainer {
   std::uint64_t offset = 0;  // file offset of the container header
   std::uint64_t size = 0;    // header and entries
   std::vector<FatbinEntry> entries;
+  // The toolkit that built its first cubin ("13.0.88", from the cubin's .note.nv.tkinfo; one
+  // nvcc run builds all the images of a container); empty when it has no cubin, the cubin has
+  // no note, or the note was not read (ReadOptions::read_toolkit).
+  std::string toolkit;
 };
 
 struct FileInfo {
@@ -133,12 +139,18 @@ struct FileInfo {
   std::vector<FatbinContainer> containers;  // host ELF, archive, bare fatbin
   std::optional<CubinInfo> cubin;           // bare cubin
   std::optional<PtxInfo> ptx;               // PTX text
+  std::vector<std::string> needed;          // DT_NEEDED of a host ELF: "libcudart.so.13", ...
 };
 
 struct ReadOptions {
   // Decompress every cubin and PTX payload and read its kernels. Off: only the headers are
   // read (fast on large libraries), and FatbinEntry::cubin/ptx stay empty.
   bool decode_payloads = true;
+  // Read the toolkit note of the first cubin of each container (FatbinContainer::toolkit)
+  // without decoding the rest: every stored cubin, and the first 8 compressed ones of each
+  // fatbin section (decompressing them all would cost seconds on large libraries). Implied,
+  // for every container, by decode_payloads.
+  bool read_toolkit = false;
 };
 
 // Reads the file at path (mapped, never copied). Throws FormatError when it breaks its format,
@@ -153,6 +165,10 @@ FileInfo inspect_bytes(ByteSpan bytes, const std::string& name, const ReadOption
 // Fills entries (and decodes them if asked); member, section and role are left to the caller.
 std::vector<FatbinContainer> parse_fatbin(ByteSpan bytes, const ReadOptions& options = {});
 
+// Decodes the cubin and PTX payloads of a container read without ReadOptions::decode_payloads
+// (fills FatbinEntry::cubin and ::ptx). `file` as for read_payload.
+void decode_entries(ByteSpan file, FatbinContainer& container);
+
 // The payload of `entry` as the driver would see it: decompressed, with the declared size.
 // `file` is the whole inspected file (the bytes inspect_bytes got, or the mapped file).
 std::vector<std::uint8_t> read_payload(ByteSpan file, const FatbinEntry& entry);
@@ -162,8 +178,11 @@ std::vector<std::uint8_t> read_payload(ByteSpan file, const FatbinEntry& entry);
 std::vector<std::uint8_t> decompress(ByteSpan stored, Compression compression,
                                      std::uint64_t uncompressed_size);
 
-// Reads a cubin ELF: SM from e_flags, kernels from the symbol table.
+// Reads a cubin ELF: SM from e_flags, kernels from the symbol table, toolkit from its note.
 CubinInfo parse_cubin(ByteSpan bytes);
+// The toolkit version a cubin's .note.nv.tkinfo records: "13.0.88" from "Cuda compilation
+// tools, release 13.0, V13.0.88" (the version ptxas or nvlink printed); empty without the note.
+std::string cubin_toolkit(const ElfFile& cubin);
 // Reads PTX text up to its first NUL (fatbins store PTX NUL-terminated).
 PtxInfo parse_ptx(std::string_view text);
 

@@ -65,6 +65,9 @@ struct Image {
 
 // The images of a container, in entry order; the PTX ISA version comes from the entry header.
 std::vector<Image> images_of(const FatbinContainer& container);
+// The image a PTX text is (".target sm_90a" and ".version 9.0" give compute_90a, ISA 9.0);
+// nothing when its target is not of the form sm_XY.
+std::optional<Image> image_of(const PtxInfo& ptx);
 
 // Whether a cubin of this architecture runs on cc / a PTX of it can be JIT-compiled for cc, by
 // the rules above. Either kind: `image.kind` says which rule applies.
@@ -135,7 +138,8 @@ Selection select_image(const std::vector<Image>& images, const SelectionQuery& q
 bool is_loadable(const FatbinContainer& container);
 
 // Whether a container may hold kernels: false only when its payloads were decoded and no cubin
-// or PTX in it names a kernel (an executable's device-link container without -rdc).
+// or PTX in it names a kernel (an executable's device-link container without -rdc, which
+// inspect_file decodes even when ReadOptions::decode_payloads is off).
 bool may_hold_kernels(const FatbinContainer& container);
 
 struct ContainerVerdict {
