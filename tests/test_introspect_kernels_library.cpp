@@ -1,6 +1,8 @@
 // The project's own static GPU library, read with the fatbin reader: it must hold a cubin for
 // every architecture of its CUDA_ARCHITECTURES list and PTX where the list asks for it, with
-// the ReLU kernels in each. The toolkit here ships no cuobjdump, so this is the check.
+// the ReLU kernels (relu.cu) and the image probe (image.cu) in each, named inside the GPU
+// build's namespace lenet::kernels::cuda. The toolkit here ships no cuobjdump, so this is the
+// check.
 //
 // LENET_KERNELS_LIBRARY (path of liblenet_kernels.a) and LENET_KERNELS_ARCHITECTURES (the
 // list, space-separated: "75-real 80-real ... 120") come from tests/CMakeLists.txt.
@@ -9,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -48,9 +51,12 @@ ExpectedImages expected_images(const std::string& list) {
   return out;
 }
 
+// True when names hold kernel, a file-local kernel of the GPU library: every name of the
+// library lives in lenet::kernels::cuda, the kernels of an op file in its unnamed namespace.
 bool names_kernel(const std::vector<KernelName>& names, const std::string& kernel) {
+  const std::string qualified = "lenet::kernels::cuda::(anonymous namespace)::" + kernel + "(";
   return std::any_of(names.begin(), names.end(),
-                     [&](const KernelName& k) { return k.demangled.rfind(kernel + "(", 0) == 0; });
+                     [&](const KernelName& k) { return k.demangled.rfind(qualified, 0) == 0; });
 }
 
 TEST(KernelsLibrary, ArchitectureListParsing) {
@@ -72,6 +78,7 @@ TEST(KernelsLibrary, HoldsTheImagesOfItsArchitectureList) {
   ASSERT_FALSE(info.containers.empty()) << to_string(info);
 
   int relu_containers = 0;
+  int probe_containers = 0;
   for (const FatbinContainer& c : info.containers) {
     // Every compilation unit of the library is compiled for the same list.
     std::set<std::string> cubins;
@@ -86,21 +93,31 @@ TEST(KernelsLibrary, HoldsTheImagesOfItsArchitectureList) {
     EXPECT_EQ(cubins, expected.cubins) << to_string(c);
     EXPECT_EQ(ptx, expected.ptx) << to_string(c);
 
-    // The containers of relu.cu and image.cu (whose copy of the ReLU kernels tells which image
-    // the driver loaded) name both kernels in every image, cubin and PTX alike.
-    const bool has_relu = std::any_of(c.entries.begin(), c.entries.end(), [](const FatbinEntry& e) {
-      return e.cubin && names_kernel(e.cubin->kernels, "relu_forward_kernel");
-    });
-    if (!has_relu) continue;
-    ++relu_containers;
-    for (const FatbinEntry& e : c.entries) {
-      ASSERT_TRUE(e.cubin || e.ptx) << "not decoded: " << to_string(e);
-      const std::vector<KernelName>& names = e.cubin ? e.cubin->kernels : e.ptx->entries;
-      EXPECT_TRUE(names_kernel(names, "relu_forward_kernel")) << to_string(e);
-      EXPECT_TRUE(names_kernel(names, "relu_backward_kernel")) << to_string(e);
+    // relu.cu's container names both ReLU kernels in every image, cubin and PTX alike; image.cu's
+    // names its probe kernel, whose loaded image tells which one the driver chose.
+    const auto in_a_cubin = [&](const char* kernel) {
+      return std::any_of(c.entries.begin(), c.entries.end(), [&](const FatbinEntry& e) {
+        return e.cubin && names_kernel(e.cubin->kernels, kernel);
+      });
+    };
+    std::vector<std::string> kernels;
+    if (in_a_cubin("relu_forward_kernel")) {
+      ++relu_containers;
+      kernels = {"relu_forward_kernel", "relu_backward_kernel"};
+    } else if (in_a_cubin("image_probe_kernel")) {
+      ++probe_containers;
+      kernels = {"image_probe_kernel"};
+    }
+    for (const std::string& kernel : kernels) {
+      for (const FatbinEntry& e : c.entries) {
+        ASSERT_TRUE(e.cubin || e.ptx) << "not decoded: " << to_string(e);
+        const std::vector<KernelName>& names = e.cubin ? e.cubin->kernels : e.ptx->entries;
+        EXPECT_TRUE(names_kernel(names, kernel)) << kernel << " missing in " << to_string(e);
+      }
     }
   }
-  EXPECT_EQ(relu_containers, 2) << to_string(info);
+  EXPECT_EQ(relu_containers, 1) << to_string(info);
+  EXPECT_EQ(probe_containers, 1) << to_string(info);
 }
 
 }  // namespace
