@@ -1,6 +1,7 @@
-// train_mnist: the seed recipe (LeNet, SGD with momentum, MNIST) on the cuda, cpu or sim
+// train_mnist: the classic recipe (LeNet, SGD with momentum, MNIST) on the cuda, cpu or sim
 // backend. Thin: flags, printing and exit codes; the engine does the work.
-//   exit 0: trained; 1: a runtime failure (data, device, divergence, checkpoint); 2: bad flags.
+//   exit 0: trained; 1: a runtime failure (data, device, self-check, divergence, checkpoint);
+//   2: bad flags.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -17,13 +19,10 @@
 
 #include <lenet/engine/backend.h>
 #include <lenet/engine/mnist.h>
+#include <lenet/engine/self_check.h>
 #include <lenet/engine/trainer.h>
 #include <lenet/error.h>
 #include <lenet/introspect/device.h>
-
-#if defined(LENET_TRAIN_MNIST_HAS_KERNELS)
-#include <lenet/kernels/image.h>
-#endif
 
 namespace le = lenet::engine;
 
@@ -46,6 +45,7 @@ struct Options {
   std::int64_t limit_test = 0;
   std::int64_t log_every = 100;
   bool quiet = false;
+  bool no_self_check = false;
 };
 
 // A validator that reads the value as a number and says "must be >= min, got v".
@@ -92,7 +92,8 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-// Prints progress as the trainer reports it: a live bar on a terminal, else the seed's lines.
+// Prints progress as the trainer reports it: a live bar on a terminal, else the classic lines
+// of the original PyTorch tutorial.
 class Printer : public le::TrainObserver {
  public:
   Printer(const Options& options, bool terminal)
@@ -149,15 +150,31 @@ class Printer : public le::TrainObserver {
   std::int64_t running_batches_ = 0;
 };
 
-// GPU, compute capability, the image the driver loaded, driver and runtime versions.
-std::string cuda_banner() {
-#if defined(LENET_TRAIN_MNIST_HAS_KERNELS)
-  const lenet::kernels::ImageVersion v = lenet::kernels::loaded_image_version();
+// GPU, compute capability, the image the driver loaded for the backend's kernels (confirmed
+// against the prediction from this program's fatbins), driver and runtime versions.
+std::string cuda_banner(const le::Backend& backend) {
+  const le::KernelImage image = backend.kernel_image();
   return lenet::introspect::cuda_banner(
-      lenet::introspect::LoadedImage{v.binary_version, v.ptx_version});
-#else
-  return lenet::introspect::cuda_banner();
-#endif
+      lenet::introspect::LoadedImage{image.binary_version, image.ptx_version});
+}
+
+// "13 ops match the double reference on this GPU (largest error 3 % of the tolerance
+// |got - want| <= 1e-05 + 0.0001*|want|, in linear_backward; 0.01 s)"
+std::string self_check_line(const le::Backend& backend, const le::SelfCheckReport& report) {
+  const char* where = "on the CPU";
+  switch (backend.kernel_image().kind) {
+    case le::KernelImage::Kind::kGpu: where = "on this GPU"; break;
+    case le::KernelImage::Kind::kSimulator: where = "in the CPU simulator"; break;
+    case le::KernelImage::Kind::kHost: break;
+  }
+  const le::OpCheck& worst = report.worst();
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "%zu ops match the double reference %s (largest error %.0f %% of the tolerance "
+                "|got - want| <= %g + %g*|want|, in %s; %.2f s)",
+                report.ops.size(), where, 100.0 * worst.max_fraction, le::kSelfCheckAtol,
+                le::kSelfCheckRtol, worst.op.c_str(), report.seconds);
+  return text;
 }
 
 std::unique_ptr<le::Backend> make_backend(const Options& o, std::string* why) {
@@ -176,6 +193,7 @@ std::unique_ptr<le::Backend> make_backend(const Options& o, std::string* why) {
 }
 
 void write_metrics(const Options& o, const le::Backend& backend, const std::string& data_dir,
+                   const std::optional<le::SelfCheckReport>& check,
                    const le::TrainSummary& summary, std::int64_t test_images) {
   nlohmann::json epochs = nlohmann::json::array();
   for (const le::EpochReport& e : summary.epochs) {
@@ -199,6 +217,11 @@ void write_metrics(const Options& o, const le::Backend& backend, const std::stri
         {"limit_test", o.limit_test}}},
       {"backend", backend.name()},
       {"device", backend.device()},
+      {"self_check", !check ? nlohmann::json(nullptr)
+                            : nlohmann::json{{"ops", check->ops.size()},
+                                             {"worst_op", check->worst().op},
+                                             {"worst_fraction_of_tolerance",
+                                              check->worst().max_fraction}}},
       {"data", data_dir},
       {"first_epoch", summary.first_epoch},
       {"epochs", epochs},
@@ -222,6 +245,23 @@ void write_metrics(const Options& o, const le::Backend& backend, const std::stri
 int train(const Options& o) {
   std::string auto_reason;
   std::unique_ptr<le::Backend> backend = make_backend(o, &auto_reason);
+  if (!o.quiet) {
+    std::printf("train_mnist: backend %s on %s%s\n", backend->name().c_str(),
+                backend->device().c_str(),
+                auto_reason.empty() ? "" : (" (--device auto: " + auto_reason + ")").c_str());
+    if (backend->name() == "cuda") std::printf("train_mnist: %s\n", cuda_banner(*backend).c_str());
+    std::fflush(stdout);
+  }
+  // Before the first step: a backend that computes wrong results throws SelfCheckFailed here.
+  std::optional<le::SelfCheckReport> check;
+  if (!o.no_self_check) {
+    check = le::self_check(*backend);
+    if (!o.quiet) {
+      std::printf("train_mnist: self-check: %s\n", self_check_line(*backend, *check).c_str());
+      std::fflush(stdout);
+    }
+  }
+
   const std::string data_dir = le::resolve_mnist_dir(o.data);
   const le::MnistData data = le::load_mnist(data_dir);
 
@@ -239,10 +279,6 @@ int train(const Options& o) {
   const std::int64_t train_images = trainer.train_images();
   const std::int64_t test_images = trainer.test_images();
   if (!o.quiet) {
-    std::printf("train_mnist: backend %s on %s%s\n", backend->name().c_str(),
-                backend->device().c_str(),
-                auto_reason.empty() ? "" : (" (--device auto: " + auto_reason + ")").c_str());
-    if (backend->name() == "cuda") std::printf("train_mnist: %s\n", cuda_banner().c_str());
     std::printf("train_mnist: data %s (%lld train, %lld test images); recipe: %lld epochs, batch "
                 "%lld, lr %g, momentum %g, weight decay %g, seed %llu\n",
                 data_dir.c_str(), static_cast<long long>(train_images),
@@ -267,7 +303,7 @@ int train(const Options& o) {
   if (!o.metrics.empty()) {
     le::TrainSummary full = summary;
     full.test_accuracy = test_accuracy;
-    write_metrics(o, *backend, data_dir, full, test_images);
+    write_metrics(o, *backend, data_dir, check, full, test_images);
   }
   return 0;
 }
@@ -276,7 +312,7 @@ int train(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Train LeNet on MNIST with the seed recipe (SGD with momentum) on the GPU or CPU."};
+  CLI::App app{"Train LeNet on MNIST with the classic recipe (SGD with momentum) on the GPU or CPU."};
   app.option_defaults()->always_capture_default();
   app.add_option("--data", o.data, "MNIST directory (default: $MNIST_DIR, else data/mnist)");
   app.add_option("--epochs", o.epochs, "Epochs")->check(at_least(1));
@@ -303,8 +339,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-every", o.log_every, "Batches between loss lines when not on a terminal")
       ->check(at_least(1));
   app.add_flag("--quiet", o.quiet, "Print only the final time and accuracy");
+  app.add_flag("--no-self-check", o.no_self_check,
+               "Train without first checking every op of the backend against the double "
+               "reference");
+  bool version = false;
+  app.add_flag("--version", version, "Print the version of lenet and exit");
   try {
     app.parse(argc, argv);
+    if (version) {
+      std::printf("train_mnist (lenet %s)\n", lenet::introspect::lenet_version().c_str());
+      return 0;
+    }
   } catch (const CLI::CallForHelp&) {
     std::printf("%s", app.help().c_str());
     return 0;
@@ -314,6 +359,13 @@ int main(int argc, char** argv) {
   }
   try {
     return train(o);
+  } catch (const le::SelfCheckFailed& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "train_mnist: error: %s; not training on a backend that computes wrong results "
+                 "(%s--no-self-check skips the check)\n",
+                 e.what(), o.device == "cpu" ? "" : "--device cpu trains on the CPU; ");
+    return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "train_mnist: error: %s\n", e.what());

@@ -82,6 +82,42 @@ TEST(SimRuntime, StreamsAreCheckedHandles) {
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidResourceHandle);
 }
 
+TEST(SimRuntime, PinnedHostMemoryIsTrackedApartFromDeviceMemory) {
+  void* pinned = nullptr;
+  ASSERT_EQ(cudaMallocHost(&pinned, 64), cudaSuccess);
+  ASSERT_NE(pinned, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(pinned) % 256, 0u);
+  auto* d = static_cast<float*>(lk::device_malloc(64));
+  lk::copy_to_device(d, pinned, 64);  // pinned memory is host memory
+  lk::copy_to_host(pinned, d, 64);
+  EXPECT_THROW(lk::copy_to_host(d, pinned, 64), lenet::CudaError)
+      << "pinned memory as device memory";
+  EXPECT_EQ(cudaFree(pinned), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaFreeHost(d), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaFreeHost(pinned), cudaSuccess);
+  EXPECT_EQ(cudaFreeHost(pinned), cudaErrorInvalidValue) << "freed twice";
+  EXPECT_EQ(cudaFreeHost(nullptr), cudaSuccess);
+  float* typed = nullptr;
+  EXPECT_EQ(cudaMallocHost(&typed, 0), cudaSuccess);
+  EXPECT_EQ(typed, nullptr);
+  static_cast<void>(cudaGetLastError());
+  lk::device_free(d);
+}
+
+TEST(SimRuntime, StreamFlagsAreChecked) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  EXPECT_NE(stream, nullptr);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamDefault), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamCreateWithFlags(&stream, 0x4), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaStreamCreateWithFlags(nullptr, cudaStreamNonBlocking), cudaErrorInvalidValue);
+  static_cast<void>(cudaGetLastError());
+}
+
 TEST(SimOptions, ParseOrder) {
   EXPECT_EQ(lenet::sim::parse_order("forward").order, Order::kForward);
   EXPECT_EQ(lenet::sim::parse_order("reverse").order, Order::kReverse);

@@ -84,6 +84,9 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
                        "--log-every 5 --metrics " + metrics + " --save " + ckpt);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("train_mnist: backend cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train_mnist: self-check: 13 ops match the double reference on the CPU"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("[1,     5] loss: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("epoch 2: loss "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Training took "), std::string::npos) << r.output;
@@ -93,6 +96,7 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
   std::ifstream in(metrics);
   const nlohmann::json m = nlohmann::json::parse(in);
   EXPECT_EQ(m.at("backend"), "cpu");
+  EXPECT_EQ(m.at("self_check").at("ops"), 13);
   EXPECT_EQ(m.at("recipe").at("batch_size"), 64);
   EXPECT_EQ(m.at("epochs").size(), 2u);
   EXPECT_GT(m.at("train_seconds").get<double>(), 0.0);
@@ -104,6 +108,51 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
   const Result again = run("--data " + *dir_ + " --device cpu --epochs 2 --lr 0.02 --resume " + ckpt);
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
+}
+
+// The CUDA kernels in the simulator, no GPU or driver needed: the self-check first, then a
+// few hundred images (the simulator runs every CUDA thread as a fiber: seconds, not less).
+TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
+  const std::string metrics = *dir_ + "/sim_metrics.json";
+  const Result r = run("--data " + *dir_ + " --device sim --threads 2 --epochs 1 " +
+                       "--limit-train 200 --batch-size 50 --limit-test 50 --lr 0.05 " +
+                       "--log-every 2 --metrics " + metrics);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string::size_type backend = r.output.find(
+      "train_mnist: backend sim on CUDA kernels in the CPU simulator, 2 threads\n");
+  const std::string::size_type check = r.output.find(
+      "train_mnist: self-check: 13 ops match the double reference in the CPU simulator "
+      "(largest error ");
+  const std::string::size_type first_step = r.output.find("[1,     2] loss: ");
+  EXPECT_NE(backend, std::string::npos) << r.output;
+  EXPECT_NE(check, std::string::npos) << r.output;
+  EXPECT_NE(first_step, std::string::npos) << r.output;
+  EXPECT_LT(backend, check) << r.output;
+  EXPECT_LT(check, first_step) << "the self-check runs before the first step:\n" << r.output;
+  EXPECT_NE(r.output.find("train_mnist: data " + *dir_ + " (200 train, 50 test images)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("Accuracy of the network on the 50 test images: "), std::string::npos)
+      << r.output;
+
+  std::ifstream in(metrics);
+  const nlohmann::json m = nlohmann::json::parse(in);
+  EXPECT_EQ(m.at("backend"), "sim");
+  EXPECT_EQ(m.at("self_check").at("ops"), 13);
+  EXPECT_LE(m.at("self_check").at("worst_fraction_of_tolerance").get<double>(), 1.0);
+}
+
+TEST_F(TrainMnistApp, NoSelfCheckSkipsTheCheck) {
+  const std::string metrics = *dir_ + "/unchecked_metrics.json";
+  const Result r = run("--data " + *dir_ + " --device cpu --threads 2 --epochs 1 " +
+                       "--limit-train 50 --batch-size 50 --limit-test 50 --no-self-check " +
+                       "--metrics " + metrics);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("self-check"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Accuracy of the network on the 50 test images: "), std::string::npos)
+      << r.output;
+  std::ifstream in(metrics);
+  EXPECT_TRUE(nlohmann::json::parse(in).at("self_check").is_null());
 }
 
 TEST_F(TrainMnistApp, BadFlagsExitWith2AndSayWhy) {
@@ -126,6 +175,13 @@ TEST_F(TrainMnistApp, HelpExitsWith0) {
   const Result r = run("--help");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.output.find("--limit-train"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--no-self-check"), std::string::npos) << r.output;
+}
+
+TEST_F(TrainMnistApp, VersionExitsWith0) {
+  const Result r = run("--version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output.rfind("train_mnist (lenet 0.", 0), 0u) << r.output;
 }
 
 }  // namespace

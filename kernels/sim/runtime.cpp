@@ -18,6 +18,7 @@ constexpr std::size_t kAlignment = 256;  // what cudaMalloc guarantees
 struct Registry {
   std::mutex mutex;
   std::map<std::uintptr_t, std::size_t> allocations;  // start -> bytes
+  std::set<void*> host_allocations;                    // from cudaMallocHost
   std::set<cudaStream_t> streams;
 };
 
@@ -94,6 +95,35 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
+  if (ptr == nullptr) return fail(cudaErrorInvalidValue);
+  *ptr = nullptr;
+  if (bytes == 0) return cudaSuccess;
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlignment, bytes) != 0) return fail(cudaErrorMemoryAllocation);
+  Registry& r = registry();
+  try {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.host_allocations.insert(p);
+  } catch (...) {
+    std::free(p);
+    return fail(cudaErrorMemoryAllocation);
+  }
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void* ptr) {
+  if (ptr == nullptr) return cudaSuccess;
+  Registry& r = registry();
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    if (r.host_allocations.erase(ptr) == 0) return fail(cudaErrorInvalidValue);
+  }
+  std::free(ptr);
+  return cudaSuccess;
+}
+
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream) {
   if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
@@ -132,7 +162,14 @@ cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   if (stream == nullptr) return fail(cudaErrorInvalidValue);
+  if (flags != cudaStreamDefault && flags != cudaStreamNonBlocking) {
+    return fail(cudaErrorInvalidValue);
+  }
   // A distinct address per stream; its contents are never used.
   auto* handle = reinterpret_cast<cudaStream_t>(new char);
   Registry& r = registry();

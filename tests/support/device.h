@@ -7,11 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include <lenet/error.h>
 #include <lenet/kernels/memory.h>
 
 namespace lenet::test {
@@ -23,8 +25,20 @@ inline constexpr const char* kExecutor = "sim";
 inline constexpr const char* kExecutor = "cuda";
 #endif
 
-// True when the kernels can run here: always in the simulator, only with a device on a GPU.
-inline bool executor_available() { return lenet::kernels::device_count() > 0; }
+// Empty when the kernels can run here (always in the simulator); otherwise why not, as the
+// CUDA runtime says it: device_count() hides the error, so a one-byte allocation repeats the
+// failing start-up and its lenet::CudaError carries the error's name, number and text, e.g.
+// "kernels/memory.cu:9: cudaMalloc(&ptr, bytes): cudaErrorInsufficientDriver (35): CUDA driver
+// version is insufficient for CUDA runtime version".
+inline std::string executor_unavailable_reason() {
+  if (lenet::kernels::device_count() > 0) return "";
+  try {
+    lenet::kernels::device_free(lenet::kernels::device_malloc(1));
+  } catch (const lenet::CudaError& e) {
+    return e.what();
+  }
+  return "cudaGetDeviceCount failed, yet a one-byte cudaMalloc succeeded";
+}
 
 // An owning, move-only device array of T.
 template <typename T>

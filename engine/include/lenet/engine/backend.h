@@ -1,9 +1,11 @@
-// The one interface the engine trains through. Four executors implement it:
+// The one interface the engine trains through. Three executors implement it:
 //   cpu  - the Eigen reference ops (lenet::cpu_ref) in float, the batch split over threads
 //   sim  - the handwritten CUDA kernels run by the CPU simulator (lenet::kernels_sim)
 //   cuda - the handwritten CUDA kernels on a GPU (lenet::kernels)
 // Pointers passed to the ops are the backend's own memory (from allocate()); shapes and
-// argument order are those of the kernel launchers and the reference.
+// argument order are those of the kernel launchers and the reference. Ops are queued in call
+// order (sim and cuda: on one stream of the backend's own) and may still run when they return;
+// a copy to or from the host, or synchronize(), waits for everything queued before it.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +59,22 @@ class Buffer {
   void (*release_)(void*) = nullptr;
 };
 
+// The code a backend's ops run, for the startup lines: which image of the kernels the CUDA
+// driver loaded, if any.
+struct KernelImage {
+  enum class Kind {
+    kHost,       // cpu: the reference ops, compiled for this CPU; no kernel image
+    kSimulator,  // sim: the CUDA kernel source, run by the CPU simulator
+    kGpu,        // cuda: the module the CUDA driver loaded for the current GPU
+  };
+  Kind kind = Kind::kHost;
+  // kGpu only (0 otherwise), as lenet::kernels::loaded_image_version() reports them:
+  // binaryVersion is the SM of the machine code that runs (90 for an sm_90 cubin; the GPU's own
+  // for PTX the driver JIT-compiled); ptxVersion the virtual architecture it came from.
+  int binary_version = 0;
+  int ptx_version = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -65,11 +83,17 @@ class Backend {
   virtual std::string name() const = 0;
   // What it runs on, for the startup line: "NVIDIA H100 (sm_90)", "CPU, 2 threads", ...
   virtual std::string device() const = 0;
+  // What its ops run. This default (kHost) is the cpu backend's answer; sim and cuda ask their
+  // kernel library (cuda: loads the kernels' module if no op has yet, and throws
+  // lenet::CudaError when the driver has no image for this GPU).
+  virtual KernelImage kernel_image() const { return KernelImage{}; }
 
   virtual Buffer allocate(std::size_t bytes) = 0;
-  // Copies between host memory and this backend's memory; both finish before they return.
+  // Copies between host memory and this backend's memory, after all queued work; both finish
+  // before they return, so the host may reuse src, or read dst, at once.
   virtual void upload(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void download(void* dst, const void* src, std::size_t bytes) = 0;
+  // Within this backend's memory, queued like an op.
   virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void zero(void* dst, std::size_t bytes) = 0;
   // Waits for all queued work.

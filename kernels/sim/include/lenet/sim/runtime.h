@@ -1,5 +1,6 @@
-// The subset of the CUDA runtime API that lenet's launchers and memory helpers use, for
-// simulator builds (LENET_SIM): one simulated device whose "device" memory is host memory.
+// The subset of the CUDA runtime API that lenet's launchers, memory helpers and the engine's
+// sim backend use, for simulator builds (LENET_SIM): one simulated device whose "device" memory
+// is host memory.
 //
 // Error codes and memcpy kinds have CUDA's numeric values, and cudaStream_t is CUDA's own
 // typedef, so launcher signatures read the same in both libraries. Everything else lives in
@@ -49,6 +50,16 @@ cudaError_t cudaMalloc(T** ptr, std::size_t bytes) {
 }
 cudaError_t cudaFree(void* ptr);
 
+// Page-locked host memory on a GPU (DMA-capable, so cudaMemcpyAsync from or to it is truly
+// asynchronous); here plain host memory, tracked apart from device memory: cudaFreeHost takes
+// only pointers from cudaMallocHost, and a copy that names it as device memory is rejected.
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes);
+template <typename T>
+cudaError_t cudaMallocHost(T** ptr, std::size_t bytes) {
+  return cudaMallocHost(reinterpret_cast<void**>(ptr), bytes);
+}
+cudaError_t cudaFreeHost(void* ptr);
+
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
@@ -56,7 +67,14 @@ cudaError_t cudaMemset(void* dst, int value, std::size_t bytes);
 cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes,
                             cudaStream_t stream = nullptr);
 
+// Flags of cudaStreamCreateWithFlags, with CUDA's values. A non-blocking stream does not wait
+// for the legacy default stream on a GPU; here all work is synchronous, so both behave alike.
+inline constexpr unsigned int cudaStreamDefault = 0x00;
+inline constexpr unsigned int cudaStreamNonBlocking = 0x01;
+
 cudaError_t cudaStreamCreate(cudaStream_t* stream);
+// flags: cudaStreamDefault or cudaStreamNonBlocking (cudaErrorInvalidValue otherwise).
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize();
@@ -84,12 +102,14 @@ using lenet::sim::runtime::cudaErrorLaunchFailure;
 using lenet::sim::runtime::cudaErrorMemoryAllocation;
 using lenet::sim::runtime::cudaErrorNoDevice;
 using lenet::sim::runtime::cudaFree;
+using lenet::sim::runtime::cudaFreeHost;
 using lenet::sim::runtime::cudaGetDevice;
 using lenet::sim::runtime::cudaGetDeviceCount;
 using lenet::sim::runtime::cudaGetErrorName;
 using lenet::sim::runtime::cudaGetErrorString;
 using lenet::sim::runtime::cudaGetLastError;
 using lenet::sim::runtime::cudaMalloc;
+using lenet::sim::runtime::cudaMallocHost;
 using lenet::sim::runtime::cudaMemcpy;
 using lenet::sim::runtime::cudaMemcpyAsync;
 using lenet::sim::runtime::cudaMemcpyDefault;
@@ -103,6 +123,9 @@ using lenet::sim::runtime::cudaMemsetAsync;
 using lenet::sim::runtime::cudaPeekAtLastError;
 using lenet::sim::runtime::cudaSetDevice;
 using lenet::sim::runtime::cudaStreamCreate;
+using lenet::sim::runtime::cudaStreamCreateWithFlags;
+using lenet::sim::runtime::cudaStreamDefault;
 using lenet::sim::runtime::cudaStreamDestroy;
+using lenet::sim::runtime::cudaStreamNonBlocking;
 using lenet::sim::runtime::cudaStreamSynchronize;
 using lenet::sim::runtime::cudaSuccess;
