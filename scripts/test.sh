@@ -6,6 +6,12 @@
 # Environment: MNIST_DIR (the four MNIST files; tests labelled mnist need it),
 #              LENET_TEST_JOBS (parallel ctest jobs, default: number of cores).
 set -uo pipefail
+# MNIST_DIR as the user typed it, relative to where they are: ctest runs the tests from the
+# build directory, so make it absolute before leaving.
+if [[ -n "${MNIST_DIR:-}" ]]; then
+  MNIST_DIR=$(realpath -m -- "$MNIST_DIR")
+  export MNIST_DIR
+fi
 cd "$(dirname "$0")/.."
 
 jobs=${LENET_TEST_JOBS:-$(nproc)}
