@@ -62,24 +62,36 @@ bool device_range(const void* ptr, std::size_t bytes) {
 
 }  // namespace detail
 
-cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
+namespace {
+
+// 256-byte aligned memory of exactly bytes, entered into the registry by record(registry, p)
+// under its lock. The exact size, not rounded up: under AddressSanitizer a kernel that reads or
+// writes past the end of a buffer is reported. 0 bytes: a null pointer and success.
+template <typename Record>
+cudaError_t allocate_tracked(void** ptr, std::size_t bytes, Record record) {
   if (ptr == nullptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
-  // The exact size, not rounded up: under AddressSanitizer a kernel that reads or writes past
-  // the end of a buffer is reported.
   void* p = nullptr;
   if (posix_memalign(&p, kAlignment, bytes) != 0) return fail(cudaErrorMemoryAllocation);
   Registry& r = registry();
   try {
     std::lock_guard<std::mutex> lock(r.mutex);
-    r.allocations.emplace(reinterpret_cast<std::uintptr_t>(p), bytes);
+    record(r, p);
   } catch (...) {
     std::free(p);
     return fail(cudaErrorMemoryAllocation);
   }
   *ptr = p;
   return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
+  return allocate_tracked(ptr, bytes, [bytes](Registry& r, void* p) {
+    r.allocations.emplace(reinterpret_cast<std::uintptr_t>(p), bytes);
+  });
 }
 
 cudaError_t cudaFree(void* ptr) {
@@ -96,21 +108,7 @@ cudaError_t cudaFree(void* ptr) {
 }
 
 cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
-  if (ptr == nullptr) return fail(cudaErrorInvalidValue);
-  *ptr = nullptr;
-  if (bytes == 0) return cudaSuccess;
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlignment, bytes) != 0) return fail(cudaErrorMemoryAllocation);
-  Registry& r = registry();
-  try {
-    std::lock_guard<std::mutex> lock(r.mutex);
-    r.host_allocations.insert(p);
-  } catch (...) {
-    std::free(p);
-    return fail(cudaErrorMemoryAllocation);
-  }
-  *ptr = p;
-  return cudaSuccess;
+  return allocate_tracked(ptr, bytes, [](Registry& r, void* p) { r.host_allocations.insert(p); });
 }
 
 cudaError_t cudaFreeHost(void* ptr) {
