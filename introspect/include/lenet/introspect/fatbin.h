@@ -23,7 +23,7 @@
 //
 // Everything is read defensively: sizes and offsets are checked against what contains them
 // before use, and a file that breaks the layout gives a FormatError naming the file, the
-// place and the defect. DESIGN.md ("Fatbins and image selection") has the facts behind this.
+// place and the defect. docs/fatbins.md describes the layout with real examples.
 #pragma once
 
 #include <cstdint>

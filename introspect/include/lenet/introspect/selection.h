@@ -1,7 +1,7 @@
 // Which image of a module the CUDA driver loads on a GPU, as a pure function of the images, the
 // GPU's compute capability, the driver version and the two environment variables that steer
-// the driver. DESIGN.md ("Fatbins and image selection") has the facts; docs/compute-capability.md
-// explains them with examples.
+// the driver. docs/compute-capability.md ("How the driver chooses") explains the rules below
+// with examples.
 //
 // The rules, for a GPU of compute capability X.Y:
 //   cubin sm_XZ    runs on X.Y when Z <= Y (same major only): sm_80 runs on 8.0, 8.6, 8.9
