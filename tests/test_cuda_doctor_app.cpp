@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/run.h"
 #include "test_introspect_builders.h"
 
 namespace {
@@ -21,28 +22,12 @@ using nlohmann::json;
 using namespace lenet::introspect;
 using namespace lenet::introspect::synth;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Result = lenet::test::CommandResult;
 
+// cuda_doctor with args, after the environment assignments in env.
 Result run(const std::string& args, const std::string& env = "") {
-  const std::string err_path =
-      ::testing::TempDir() + "cuda_doctor_stderr." + std::to_string(getpid());
-  const std::string cmd = env + " " + LENET_CUDA_DOCTOR + " " + args + " 2>" + err_path;
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::remove(err_path.c_str());
-  return r;
+  return lenet::test::run_command(env + " " + LENET_CUDA_DOCTOR + " " + args,
+                                  lenet::test::Stderr::kSeparate);
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -15,26 +15,17 @@
 
 #include <lenet/engine/safetensors.h>
 
+#include "support/run.h"
 #include "support/synthetic_mnist.h"
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using Result = lenet::test::CommandResult;
 
+// train_mnist with args; Result::out holds stdout and stderr together.
 Result run(const std::string& args) {
-  const std::string cmd = std::string(LENET_TRAIN_MNIST) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return lenet::test::run_command(std::string(LENET_TRAIN_MNIST) + " " + args,
+                                  lenet::test::Stderr::kMerged);
 }
 
 void put_u32(std::ofstream& out, std::uint32_t v) {
@@ -82,16 +73,16 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
   const std::string ckpt = *dir_ + "/lenet.safetensors";
   const Result r = run("--data " + *dir_ + " --device cpu --threads 2 --epochs 2 --lr 0.02 " +
                        "--log-every 5 --metrics " + metrics + " --save " + ckpt);
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("train_mnist: backend cpu"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("train_mnist: self-check: 13 ops match the double reference on the CPU"),
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("train_mnist: backend cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train_mnist: self-check: 13 ops match the double reference on the CPU"),
             std::string::npos)
-      << r.output;
-  EXPECT_NE(r.output.find("[1,     5] loss: "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("epoch 2: loss "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("Training took "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("Accuracy of the network on the 200 test images: "), std::string::npos)
-      << r.output;
+      << r.out;
+  EXPECT_NE(r.out.find("[1,     5] loss: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("epoch 2: loss "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Training took "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Accuracy of the network on the 200 test images: "), std::string::npos)
+      << r.out;
 
   std::ifstream in(metrics);
   const nlohmann::json m = nlohmann::json::parse(in);
@@ -106,8 +97,8 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
 
   // --resume of the finished run trains nothing more and reports the same accuracy.
   const Result again = run("--data " + *dir_ + " --device cpu --epochs 2 --lr 0.02 --resume " + ckpt);
-  ASSERT_EQ(again.status, 0) << again.output;
-  EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("resumed from"), std::string::npos) << again.out;
 }
 
 // The CUDA kernels in the simulator, no GPU or driver needed: the self-check first, then a
@@ -117,23 +108,23 @@ TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
   const Result r = run("--data " + *dir_ + " --device sim --threads 2 --epochs 1 " +
                        "--limit-train 200 --batch-size 50 --limit-test 50 --lr 0.05 " +
                        "--log-every 2 --metrics " + metrics);
-  ASSERT_EQ(r.status, 0) << r.output;
-  const std::string::size_type backend = r.output.find(
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string::size_type backend = r.out.find(
       "train_mnist: backend sim on CUDA kernels in the CPU simulator, 2 threads\n");
-  const std::string::size_type check = r.output.find(
+  const std::string::size_type check = r.out.find(
       "train_mnist: self-check: 13 ops match the double reference in the CPU simulator "
       "(largest error ");
-  const std::string::size_type first_step = r.output.find("[1,     2] loss: ");
-  EXPECT_NE(backend, std::string::npos) << r.output;
-  EXPECT_NE(check, std::string::npos) << r.output;
-  EXPECT_NE(first_step, std::string::npos) << r.output;
-  EXPECT_LT(backend, check) << r.output;
-  EXPECT_LT(check, first_step) << "the self-check runs before the first step:\n" << r.output;
-  EXPECT_NE(r.output.find("train_mnist: data " + *dir_ + " (200 train, 50 test images)"),
+  const std::string::size_type first_step = r.out.find("[1,     2] loss: ");
+  EXPECT_NE(backend, std::string::npos) << r.out;
+  EXPECT_NE(check, std::string::npos) << r.out;
+  EXPECT_NE(first_step, std::string::npos) << r.out;
+  EXPECT_LT(backend, check) << r.out;
+  EXPECT_LT(check, first_step) << "the self-check runs before the first step:\n" << r.out;
+  EXPECT_NE(r.out.find("train_mnist: data " + *dir_ + " (200 train, 50 test images)"),
             std::string::npos)
-      << r.output;
-  EXPECT_NE(r.output.find("Accuracy of the network on the 50 test images: "), std::string::npos)
-      << r.output;
+      << r.out;
+  EXPECT_NE(r.out.find("Accuracy of the network on the 50 test images: "), std::string::npos)
+      << r.out;
 
   std::ifstream in(metrics);
   const nlohmann::json m = nlohmann::json::parse(in);
@@ -147,10 +138,10 @@ TEST_F(TrainMnistApp, NoSelfCheckSkipsTheCheck) {
   const Result r = run("--data " + *dir_ + " --device cpu --threads 2 --epochs 1 " +
                        "--limit-train 50 --batch-size 50 --limit-test 50 --no-self-check " +
                        "--metrics " + metrics);
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.find("self-check"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("Accuracy of the network on the 50 test images: "), std::string::npos)
-      << r.output;
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("self-check"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Accuracy of the network on the 50 test images: "), std::string::npos)
+      << r.out;
   std::ifstream in(metrics);
   EXPECT_TRUE(nlohmann::json::parse(in).at("self_check").is_null());
 }
@@ -160,28 +151,28 @@ TEST_F(TrainMnistApp, BadFlagsExitWith2AndSayWhy) {
                            "--no-such-flag", "--log-every 0", "--save /no/such/dir/x.safetensors",
                            "--metrics /no/such/dir/m.json", "--save /tmp"}) {
     const Result r = run(args);
-    EXPECT_EQ(r.status, 2) << args << ": " << r.output;
-    EXPECT_NE(r.output.find("train_mnist: "), std::string::npos) << r.output;
+    EXPECT_EQ(r.status, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("train_mnist: "), std::string::npos) << r.out;
   }
 }
 
 TEST_F(TrainMnistApp, MissingDataExitsWith1AndPointsToTheDownloadScript) {
   const Result r = run("--data " + *dir_ + "/nowhere --device cpu");
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_NE(r.output.find("download_mnist.sh"), std::string::npos) << r.output;
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("download_mnist.sh"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainMnistApp, HelpExitsWith0) {
   const Result r = run("--help");
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.output.find("--limit-train"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("--no-self-check"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("--limit-train"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--no-self-check"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainMnistApp, VersionExitsWith0) {
   const Result r = run("--version");
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.output.rfind("train_mnist (lenet 0.", 0), 0u) << r.output;
+  EXPECT_EQ(r.out.rfind("train_mnist (lenet 0.", 0), 0u) << r.out;
 }
 
 }  // namespace
