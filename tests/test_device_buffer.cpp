@@ -130,8 +130,10 @@ TEST(DeviceBuffer, MoveAssignmentFreesTheOldMemory) {
 #endif
 }
 
-TEST(DeviceBuffer, DestructorAndResetFree) {
+// Only the simulator can tell freed device memory from live memory, so only its binary has this
+// test (a GPU build would hold a test that can only skip).
 #if defined(LENET_SIM)
+TEST(DeviceBuffer, DestructorAndResetFree) {
   void* memory = nullptr;
   {
     DeviceBuffer<float> b(128);
@@ -146,10 +148,8 @@ TEST(DeviceBuffer, DestructorAndResetFree) {
   EXPECT_TRUE(c.empty());
   EXPECT_EQ(c.data(), nullptr);
   EXPECT_FALSE(is_live(memory));
-#else
-  GTEST_SKIP() << "only the simulator can tell freed device memory from live memory";
-#endif
 }
+#endif
 
 TEST(DeviceBuffer, RejectsMoreElementsThanItHolds) {
   DeviceBuffer<float> b(10);
