@@ -35,7 +35,7 @@
 #if defined(LENET_DOCTOR_HAS_KERNELS)
 #include <cuda_runtime_api.h>
 
-#include <lenet/kernels/image.h>
+#include <lenet/kernels/loaded_code.h>
 #endif
 
 namespace li = lenet::introspect;
@@ -863,7 +863,7 @@ Confirmed confirm_on_device(int index, const li::FileVerdict& v) {
     return out;
   }
   try {
-    const lenet::kernels::ImageVersion loaded = lenet::kernels::loaded_image_version();
+    const lenet::kernels::LoadedCode loaded = lenet::kernels::loaded_code();
     const li::Confirmation c =
         li::confirm(predicted, v.cc, li::LoadedImage{loaded.binary_version, loaded.ptx_version});
     out.ok = c.matches;

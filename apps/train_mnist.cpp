@@ -153,19 +153,19 @@ class Printer : public le::TrainObserver {
 // GPU, compute capability, the image the driver loaded for the backend's kernels (confirmed
 // against the prediction from this program's fatbins), driver and runtime versions.
 std::string cuda_banner(const le::Backend& backend) {
-  const le::KernelImage image = backend.kernel_image();
+  const le::KernelCode code = backend.kernel_code();
   return lenet::introspect::cuda_banner(
-      lenet::introspect::LoadedImage{image.binary_version, image.ptx_version});
+      lenet::introspect::LoadedImage{code.binary_version, code.ptx_version});
 }
 
 // "13 ops match the double reference on this GPU (largest error 3 % of the tolerance
 // |got - want| <= 1e-05 + 0.0001*|want|, in linear_backward; 0.01 s)"
 std::string self_check_line(const le::Backend& backend, const le::SelfCheckReport& report) {
   const char* where = "on the CPU";
-  switch (backend.kernel_image().kind) {
-    case le::KernelImage::Kind::kGpu: where = "on this GPU"; break;
-    case le::KernelImage::Kind::kSimulator: where = "in the CPU simulator"; break;
-    case le::KernelImage::Kind::kHost: break;
+  switch (backend.kernel_code().kind) {
+    case le::KernelCode::Kind::kGpu: where = "on this GPU"; break;
+    case le::KernelCode::Kind::kSimulator: where = "in the CPU simulator"; break;
+    case le::KernelCode::Kind::kHost: break;
   }
   const le::OpCheck& worst = report.worst();
   char text[256];

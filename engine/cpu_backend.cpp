@@ -53,14 +53,14 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
 
   void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean,
-                    float std) override {
+                    float stddev) override {
     ElementwiseShape{n}.check("normalize_u8");
     if (n > 0) {
       LENET_CHECK_NOT_NULL("normalize_u8", pixels);
       LENET_CHECK_NOT_NULL("normalize_u8", y);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1) {
-      ref::normalize_u8(i1 - i0, pixels + i0, y + i0, mean, std);
+      ref::normalize_u8(i1 - i0, pixels + i0, y + i0, mean, stddev);
     });
   }
 

@@ -99,7 +99,7 @@ HostParams LenetModel::gradients() const {
 }
 
 void LenetModel::load_batch(std::int64_t N, const std::uint8_t* images, const std::int32_t* labels,
-                            float mean, float std) {
+                            float mean, float stddev) {
   LENET_CHECK(N >= 1 && N <= max_batch_,
               "LenetModel::load_batch: N must be in [1, " << max_batch_ << "], got " << N);
   for (std::int64_t i = 0; i < N; ++i) {
@@ -110,7 +110,7 @@ void LenetModel::load_batch(std::int64_t N, const std::uint8_t* images, const st
   n_ = N;
   backend_.upload(pixels_.data(), images, static_cast<std::size_t>(N * kPixels));
   backend_.upload(labels_.data(), labels, static_cast<std::size_t>(N) * sizeof(std::int32_t));
-  backend_.normalize_u8(N * kPixels, pixels_.as<std::uint8_t>(), x_.as<float>(), mean, std);
+  backend_.normalize_u8(N * kPixels, pixels_.as<std::uint8_t>(), x_.as<float>(), mean, stddev);
 }
 
 void LenetModel::forward() {

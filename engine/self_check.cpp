@@ -151,12 +151,12 @@ OpCheck check_normalize_u8(Backend& b, Inputs& in) {
   std::vector<std::uint8_t> pixels = in.bytes(kElementwise);
   pixels[0] = 0;  // both ends of the range
   pixels[1] = 255;
-  const float mean = 0.1307f, std = 0.3081f;  // MNIST's own statistics: neither is 0.5
+  const float mean = 0.1307f, stddev = 0.3081f;  // MNIST's own statistics: neither is 0.5
   Workspace ws(b);
   float* y = ws.output<float>(kElementwise);
-  b.normalize_u8(kElementwise, ws.input(pixels), y, mean, std);
+  b.normalize_u8(kElementwise, ws.input(pixels), y, mean, stddev);
   std::vector<double> want = zeros(kElementwise);
-  ref::normalize_u8<double>(kElementwise, pixels.data(), want.data(), mean, std);
+  ref::normalize_u8<double>(kElementwise, pixels.data(), want.data(), mean, stddev);
   Checker c(b, "normalize_u8");
   c.floats("y", ws.read(y, kElementwise), want);
   return c.result();

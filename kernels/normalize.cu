@@ -1,4 +1,4 @@
-// u8 pixels to float: y[i] = (p[i] / 255 - mean) / std, one thread per pixel in a grid-stride
+// u8 pixels to float: y[i] = (p[i] / 255 - mean) / stddev, one thread per pixel in a grid-stride
 // loop (y overwritten).
 #include <lenet/kernels/normalize.h>
 
@@ -25,16 +25,17 @@ __global__ void normalize_u8_kernel(std::int64_t n, const std::uint8_t* pixels, 
 
 }  // namespace
 
-void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float std,
+void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float stddev,
                   cudaStream_t stream) {
   ElementwiseShape{n}.check("normalize_u8");
   LENET_CHECK(std::isfinite(mean), "normalize_u8: mean must be finite, got " << mean);
-  LENET_CHECK(std::isfinite(std) && std > 0.0f, "normalize_u8: std must be finite and > 0, got " << std);
+  LENET_CHECK(std::isfinite(stddev) && stddev > 0.0f,
+              "normalize_u8: stddev must be finite and > 0, got " << stddev);
   if (n == 0) return;
   LENET_CHECK_NOT_NULL("normalize_u8", pixels);
   LENET_CHECK_NOT_NULL("normalize_u8", y);
   LENET_LAUNCH(normalize_u8_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
-               pixels, y, mean, std);
+               pixels, y, mean, stddev);
 }
 
 }  // namespace LENET_KERNELS_ABI

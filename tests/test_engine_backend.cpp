@@ -173,13 +173,13 @@ TEST(EngineKernelBackend, ReportsTheImageItsKernelsRun) {
   std::string why;
   const auto backend = backend_under_test(&why);
   LENET_SKIP_OR_FAIL_WITHOUT_GPU(why);
-  const le::KernelImage image = backend->kernel_image();
+  const le::KernelCode image = backend->kernel_code();
   if (kOnGpu) {
-    EXPECT_EQ(image.kind, le::KernelImage::Kind::kGpu);
+    EXPECT_EQ(image.kind, le::KernelCode::Kind::kGpu);
     EXPECT_GE(image.binary_version, 75);  // CUDA 13 builds sm_75 and newer
     EXPECT_GE(image.ptx_version, 75);
   } else {
-    EXPECT_EQ(image.kind, le::KernelImage::Kind::kSimulator);
+    EXPECT_EQ(image.kind, le::KernelCode::Kind::kSimulator);
     EXPECT_EQ(image.binary_version, 0);
     EXPECT_EQ(image.ptx_version, 0);
   }

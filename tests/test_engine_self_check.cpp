@@ -64,7 +64,7 @@ class CorruptingBackend final : public le::Backend {
 
   std::string name() const override { return "corrupted " + inner_->name(); }
   std::string device() const override { return inner_->device(); }
-  le::KernelImage kernel_image() const override { return inner_->kernel_image(); }
+  le::KernelCode kernel_code() const override { return inner_->kernel_code(); }
   le::Buffer allocate(std::size_t bytes) override { return inner_->allocate(bytes); }
   void upload(void* dst, const void* src, std::size_t bytes) override {
     inner_->upload(dst, src, bytes);
@@ -79,8 +79,8 @@ class CorruptingBackend final : public le::Backend {
   void synchronize() override { inner_->synchronize(); }
 
   void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean,
-                    float std) override {
-    if (runs("normalize_u8")) inner_->normalize_u8(n, pixels, y, mean, std);
+                    float stddev) override {
+    if (runs("normalize_u8")) inner_->normalize_u8(n, pixels, y, mean, stddev);
     corrupt("normalize_u8", "y", y);
   }
   void conv2d_forward(const lenet::Conv2dShape& s, const float* x, const float* w,

@@ -1,6 +1,6 @@
 // The project's own static GPU library, read with the fatbin reader: it must hold a cubin for
 // every architecture of its CUDA_ARCHITECTURES list and PTX where the list asks for it, with
-// the ReLU kernels (relu.cu) and the image probe (image.cu) in each, named inside the GPU
+// the ReLU kernels (relu.cu) and the image probe (loaded_code.cu) in each, named inside the GPU
 // build's namespace lenet::kernels::cuda. The toolkit here ships no cuobjdump, so this is the
 // check.
 //
@@ -93,8 +93,8 @@ TEST(KernelsLibrary, HoldsTheImagesOfItsArchitectureList) {
     EXPECT_EQ(cubins, expected.cubins) << to_string(c);
     EXPECT_EQ(ptx, expected.ptx) << to_string(c);
 
-    // relu.cu's container names both ReLU kernels in every image, cubin and PTX alike; image.cu's
-    // names its probe kernel, whose loaded image tells which one the driver chose.
+    // relu.cu's container names both ReLU kernels in every image, cubin and PTX alike;
+    // loaded_code.cu's names its probe kernel, whose loaded image tells which one the driver chose.
     const auto in_a_cubin = [&](const char* kernel) {
       return std::any_of(c.entries.begin(), c.entries.end(), [&](const FatbinEntry& e) {
         return e.cubin && names_kernel(e.cubin->kernels, kernel);
@@ -104,9 +104,9 @@ TEST(KernelsLibrary, HoldsTheImagesOfItsArchitectureList) {
     if (in_a_cubin("relu_forward_kernel")) {
       ++relu_containers;
       kernels = {"relu_forward_kernel", "relu_backward_kernel"};
-    } else if (in_a_cubin("image_probe_kernel")) {
+    } else if (in_a_cubin("probe_kernel")) {
       ++probe_containers;
-      kernels = {"image_probe_kernel"};
+      kernels = {"probe_kernel"};
     }
     for (const std::string& kernel : kernels) {
       for (const FatbinEntry& e : c.entries) {

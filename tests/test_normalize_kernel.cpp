@@ -20,23 +20,24 @@ namespace {
 using lenet::test::all_close;
 using lenet::test::DeviceArray;
 
-// One division and one subtraction in float: a few ulps of values of magnitude <= 1/std.
+// One division and one subtraction in float: a few ulps of values of magnitude <= 1/stddev.
 constexpr double kAtol = 1e-6;
 constexpr double kRtol = 1e-6;
 
-std::vector<float> run_kernel(const std::vector<std::uint8_t>& pixels_host, float mean, float std) {
+std::vector<float> run_kernel(const std::vector<std::uint8_t>& pixels_host, float mean,
+                              float stddev) {
   const std::int64_t n = static_cast<std::int64_t>(pixels_host.size());
   DeviceArray<std::uint8_t> pixels(pixels_host);
   DeviceArray<float> y(n);
   y.poison();
-  lenet::kernels::normalize_u8(n, pixels.get(), y.get(), mean, std);
+  lenet::kernels::normalize_u8(n, pixels.get(), y.get(), mean, stddev);
   return y.download();
 }
 
-std::vector<double> reference(const std::vector<std::uint8_t>& pixels, float mean, float std) {
+std::vector<double> reference(const std::vector<std::uint8_t>& pixels, float mean, float stddev) {
   std::vector<double> y(pixels.size());
   lenet::cpu_ref::normalize_u8(static_cast<std::int64_t>(pixels.size()), pixels.data(), y.data(),
-                               static_cast<double>(mean), static_cast<double>(std));
+                               static_cast<double>(mean), static_cast<double>(stddev));
   return y;
 }
 
@@ -58,9 +59,9 @@ TEST(NormalizeKernel, EveryByteValueWithTheSeedRecipe) {
 // MNIST's usual statistics, and a plain 0..1 scaling.
 TEST(NormalizeKernel, EveryByteValueWithOtherStatistics) {
   const std::vector<std::uint8_t> pixels = every_byte(3);
-  for (const auto& [mean, std] : {std::pair<float, float>{0.1307f, 0.3081f}, {0.0f, 1.0f}}) {
-    SCOPED_TRACE(testing::Message() << "mean " << mean << ", std " << std);
-    EXPECT_TRUE(all_close(run_kernel(pixels, mean, std), reference(pixels, mean, std), 1e-5,
+  for (const auto& [mean, stddev] : {std::pair<float, float>{0.1307f, 0.3081f}, {0.0f, 1.0f}}) {
+    SCOPED_TRACE(testing::Message() << "mean " << mean << ", stddev " << stddev);
+    EXPECT_TRUE(all_close(run_kernel(pixels, mean, stddev), reference(pixels, mean, stddev), 1e-5,
                           kRtol));
   }
 }
@@ -87,15 +88,15 @@ TEST(NormalizeKernel, RejectsBadParametersAndNullPointers) {
   DeviceArray<std::uint8_t> pixels(4);
   DeviceArray<float> y(4);
   const auto call = [](std::int64_t n, const std::uint8_t* p, float* out, float mean,
-                        float std) { return [=] { k::normalize_u8(n, p, out, mean, std); }; };
+                        float stddev) { return [=] { k::normalize_u8(n, p, out, mean, stddev); }; };
   EXPECT_TRUE(throws_invalid_argument(call(-1, pixels.get(), y.get(), 0.5f, 0.5f),
                                       {"normalize_u8", "n must be"}));
   EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, 0.0f),
-                                      {"normalize_u8", "std must be"}));
+                                      {"normalize_u8", "stddev must be"}));
   EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, -1.0f),
-                                      {"normalize_u8", "std must be"}));
+                                      {"normalize_u8", "stddev must be"}));
   EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, inf),
-                                      {"normalize_u8", "std must be"}));
+                                      {"normalize_u8", "stddev must be"}));
   EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), nan, 0.5f),
                                       {"normalize_u8", "mean must be"}));
   EXPECT_TRUE(throws_invalid_argument(call(4, nullptr, y.get(), 0.5f, 0.5f),

@@ -16,7 +16,7 @@ using namespace lenet::cpu_ref;
 using namespace lenet::test;
 
 TEST(NormalizeRef, ForwardHandComputed) {
-  // The classic recipe, mean = std = 0.5: 0 -> -1, 255 -> 1, 51 = 0.2*255 -> (0.2 - 0.5)/0.5.
+  // The classic recipe, mean = stddev = 0.5: 0 -> -1, 255 -> 1, 51 = 0.2*255 -> (0.2 - 0.5)/0.5.
   const std::vector<std::uint8_t> pixels = {0, 255, 51, 102};
   std::vector<double> y = nan_filled<double>(4);
   normalize_u8(4, pixels.data(), y.data(), 0.5, 0.5);
@@ -44,9 +44,9 @@ TEST(NormalizeRef, EmptyIsANoOpAndBadArgumentsThrow) {
   const std::vector<std::uint8_t> pixels(3);
   std::vector<float> y(3);
   EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, 0.0); },
-                                      {"normalize_u8: std"}));
+                                      {"normalize_u8: stddev"}));
   EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, -1.0); },
-                                      {"normalize_u8: std"}));
+                                      {"normalize_u8: stddev"}));
   EXPECT_TRUE(throws_invalid_argument(
       [&] {
         normalize_u8(3, pixels.data(), y.data(), std::numeric_limits<float>::quiet_NaN(), 1.0);

@@ -5,7 +5,7 @@
 #include <lenet/error.h>
 #include <lenet/kernels/conv2d.h>
 #include <lenet/kernels/count_correct.h>
-#include <lenet/kernels/image.h>
+#include <lenet/kernels/loaded_code.h>
 #include <lenet/kernels/linear.h>
 #include <lenet/kernels/maxpool2d.h>
 #include <lenet/kernels/memory.h>

@@ -61,14 +61,14 @@ class Buffer {
 
 // The code a backend's ops run, for the startup lines: which image of the kernels the CUDA
 // driver loaded, if any.
-struct KernelImage {
+struct KernelCode {
   enum class Kind {
     kHost,       // cpu: the reference ops, compiled for this CPU; no kernel image
     kSimulator,  // sim: the CUDA kernel source, run by the CPU simulator
     kGpu,        // cuda: the module the CUDA driver loaded for the current GPU
   };
   Kind kind = Kind::kHost;
-  // kGpu only (0 otherwise), as lenet::kernels::loaded_image_version() reports them:
+  // kGpu only (0 otherwise), as lenet::kernels::loaded_code() reports them:
   // binaryVersion is the SM of the machine code that runs (90 for an sm_90 cubin; the GPU's own
   // for PTX the driver JIT-compiled); ptxVersion the virtual architecture it came from.
   int binary_version = 0;
@@ -86,7 +86,7 @@ class Backend {
   // What its ops run. This default (kHost) is the cpu backend's answer; sim and cuda ask their
   // kernel library (cuda: loads the kernels' module if no op has yet, and throws
   // lenet::CudaError when the driver has no image for this GPU).
-  virtual KernelImage kernel_image() const { return KernelImage{}; }
+  virtual KernelCode kernel_code() const { return KernelCode{}; }
 
   virtual Buffer allocate(std::size_t bytes) = 0;
   // Copies between host memory and this backend's memory, after all queued work; both finish
@@ -100,7 +100,7 @@ class Backend {
   virtual void synchronize() = 0;
 
   virtual void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean,
-                            float std) = 0;
+                            float stddev) = 0;
   virtual void conv2d_forward(const Conv2dShape& s, const float* x, const float* w,
                               const float* b, float* y) = 0;
   virtual void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,

@@ -31,9 +31,9 @@ class LenetModel {
   HostParams gradients() const;
 
   // Uploads a batch: images [N, 28*28] u8 and labels [N] in [0, 10), host memory; the pixels
-  // are normalized on the backend with (p/255 - mean)/std.
+  // are normalized on the backend with (p/255 - mean)/stddev.
   void load_batch(std::int64_t N, const std::uint8_t* images, const std::int32_t* labels,
-                  float mean = 0.5f, float std = 0.5f);
+                  float mean = 0.5f, float stddev = 0.5f);
   // Logits of the loaded batch.
   void forward();
   // Mean softmax cross-entropy of the loaded batch and every gradient (after forward()).

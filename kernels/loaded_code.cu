@@ -1,7 +1,7 @@
 // Which image of this library the driver loaded: cudaFuncGetAttributes on a kernel of this file,
 // which nvcc compiles with the same architecture list as every launcher file, so its image
 // stands for all of them.
-#include <lenet/kernels/image.h>
+#include <lenet/kernels/loaded_code.h>
 
 #include "launch.h"
 
@@ -11,20 +11,20 @@ inline namespace LENET_KERNELS_ABI {
 namespace {
 
 // Never launched: only its loaded image is asked for.
-__global__ void image_probe_kernel(int* out) {
+__global__ void probe_kernel(int* out) {
   if (out != nullptr) *out = 0;
 }
 
 }  // namespace
 
-ImageVersion loaded_image_version() {
-  ImageVersion v;
+LoadedCode loaded_code() {
+  LoadedCode v;
 #if defined(LENET_SIM)
-  static_cast<void>(&image_probe_kernel);
+  static_cast<void>(&probe_kernel);
   v.simulator = true;
 #else
   cudaFuncAttributes attributes{};
-  LENET_CUDA_CHECK(cudaFuncGetAttributes(&attributes, image_probe_kernel));
+  LENET_CUDA_CHECK(cudaFuncGetAttributes(&attributes, probe_kernel));
   v.binary_version = attributes.binaryVersion;
   v.ptx_version = attributes.ptxVersion;
 #endif
