@@ -1,7 +1,6 @@
 // argmax_rows and count_correct kernels against the double reference: exact integers.
 #include <cstdint>
 #include <limits>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -9,24 +8,24 @@
 
 #include <lenet/cpu_ref/count_correct.h>
 #include <lenet/kernels/count_correct.h>
+#include <lenet/shapes.h>
 
+#include "support/arguments.h"
+#include "support/cases.h"
 #include "support/compare.h"
 #include "support/device.h"
 #include "support/random.h"
 #include "support/thread_order.h"
-#include "support/throws.h"
 
 namespace {
 
-using lenet::test::all_equal;
-using lenet::test::cast_to;
-using lenet::test::DeviceArray;
+using namespace lenet::test;
+using lenet::ClassScoresShape;
 
 std::vector<std::int32_t> kernel_argmax(std::int64_t N, std::int64_t K,
                                         const std::vector<float>& logits_host) {
   DeviceArray<float> logits(logits_host);
-  DeviceArray<std::int32_t> pred(N);
-  pred.poison();
+  DeviceArray<std::int32_t> pred = poisoned<std::int32_t>(N);
   lenet::kernels::argmax_rows(N, K, logits.get(), pred.get());
   return pred.download();
 }
@@ -35,8 +34,7 @@ std::int64_t kernel_count(std::int64_t N, std::int64_t K, const std::vector<floa
                           const std::vector<std::int32_t>& labels_host) {
   DeviceArray<float> logits(logits_host);
   DeviceArray<std::int32_t> labels(labels_host);
-  DeviceArray<std::int64_t> correct(1);
-  correct.poison();
+  DeviceArray<std::int64_t> correct = poisoned<std::int64_t>(1);
   lenet::kernels::count_correct(N, K, logits.get(), labels.get(), correct.get());
   return correct.download()[0];
 }
@@ -59,49 +57,35 @@ std::int64_t reference_count(std::int64_t N, std::int64_t K, const std::vector<f
 std::vector<std::int32_t> half_right_labels(std::int64_t N, std::int64_t K,
                                             const std::vector<float>& logits, std::uint64_t seed) {
   std::vector<std::int32_t> labels = reference_argmax(N, K, logits);
-  lenet::test::Rng rng(seed);
+  Rng rng(seed);
   for (auto& label : labels) {
     if (rng.uniform() < 0.5) label = static_cast<std::int32_t>(rng.below(K));
   }
   return labels;
 }
 
-struct CountCase {
-  const char* name;
-  std::int64_t N, K;
-};
-
-void PrintTo(const CountCase& c, std::ostream* os) {
-  *os << c.name << " {N " << c.N << ", K " << c.K << "}";
-}
-
-class CountCorrectKernel : public ::testing::TestWithParam<CountCase> {};
+class CountCorrectKernel : public ::testing::TestWithParam<ShapeCase<ClassScoresShape>> {};
 
 TEST_P(CountCorrectKernel, ArgmaxRows) {
-  const std::int64_t N = GetParam().N, K = GetParam().K;
-  const std::vector<float> logits = lenet::test::random_uniform<float>(N * K, -3.0, 3.0, 91);
+  const std::int64_t N = GetParam().s.N, K = GetParam().s.K;
+  const std::vector<float> logits = random_uniform<float>(N * K, -3.0, 3.0, 91);
   EXPECT_TRUE(all_equal(kernel_argmax(N, K, logits), reference_argmax(N, K, logits)));
 }
 
 TEST_P(CountCorrectKernel, CountCorrect) {
-  const std::int64_t N = GetParam().N, K = GetParam().K;
-  const std::vector<float> logits = lenet::test::random_uniform<float>(N * K, -3.0, 3.0, 92);
+  const std::int64_t N = GetParam().s.N, K = GetParam().s.K;
+  const std::vector<float> logits = random_uniform<float>(N * K, -3.0, 3.0, 92);
   const std::vector<std::int32_t> labels = half_right_labels(N, K, logits, 93);
   EXPECT_EQ(kernel_count(N, K, logits, labels), reference_count(N, K, logits, labels));
 }
 
 // LeNet's 10 classes at batch 1, 64 and 100 and a 1000-image evaluation batch (more rows than
 // the count kernel's 256 threads); K = 1; more classes than a warp has lanes.
-INSTANTIATE_TEST_SUITE_P(Shapes, CountCorrectKernel,
-                         ::testing::Values(CountCase{"n1_k10", 1, 10}, CountCase{"n64_k10", 64, 10},
-                                           CountCase{"n100_k10", 100, 10},
-                                           CountCase{"n1000_k10", 1000, 10},
-                                           CountCase{"n10000_k10", 10000, 10},
-                                           CountCase{"n3_k1", 3, 1}, CountCase{"n5_k33", 5, 33},
-                                           CountCase{"n300_k7", 300, 7}),
-                         [](const ::testing::TestParamInfo<CountCase>& info) {
-                           return std::string(info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CountCorrectKernel,
+    ::testing::ValuesIn(class_score_cases(
+        {{1, 10}, {64, 10}, {100, 10}, {1000, 10}, {10000, 10}, {3, 1}, {5, 33}, {300, 7}})),
+    CaseName());
 
 // The first maximum wins: a constant row gives 0, a repeated maximum its first position.
 TEST(CountCorrectKernel, TiesPickTheFirstMaximum) {
@@ -124,7 +108,7 @@ TEST(CountCorrectKernel, TiesPickTheFirstMaximum) {
 TEST(CountCorrectKernel, ManyTiesMatchReference) {
   const std::int64_t N = 500, K = 10;
   std::vector<float> logits(N * K);
-  lenet::test::Rng rng(94);
+  Rng rng(94);
   for (float& v : logits) v = static_cast<float>(rng.below(3));
   EXPECT_TRUE(all_equal(kernel_argmax(N, K, logits), reference_argmax(N, K, logits)));
   const std::vector<std::int32_t> labels = half_right_labels(N, K, logits, 95);
@@ -153,45 +137,32 @@ TEST(CountCorrectKernel, NaNWinsTheArgmax) {
 TEST(CountCorrectKernel, CountCorrectInEveryThreadOrder) {
   for (const std::int64_t N : {1000, 37}) {
     const std::int64_t K = 10;
-    const std::vector<float> logits = lenet::test::random_uniform<float>(N * K, -3.0, 3.0, 96);
+    const std::vector<float> logits = random_uniform<float>(N * K, -3.0, 3.0, 96);
     const std::vector<std::int32_t> labels = half_right_labels(N, K, logits, 97);
     const std::int64_t expected = reference_count(N, K, logits, labels);
-    lenet::test::for_each_thread_order([&] {
+    for_each_thread_order([&] {
       EXPECT_EQ(kernel_count(N, K, logits, labels), expected) << "N " << N;
       EXPECT_TRUE(all_equal(kernel_argmax(N, K, logits), reference_argmax(N, K, logits)));
     });
   }
 }
 
-TEST(CountCorrectKernel, RejectsBadSizesAndNullPointers) {
-  using lenet::test::throws_invalid_argument;
+// Each launcher applies ClassScoresShape::check (its rules: test_shapes.cpp) and checks its
+// pointers.
+TEST(CountCorrectKernel, LaunchersCheckShapeAndPointers) {
   namespace k = lenet::kernels;
+  const ClassScoresShape s{2, 10}, no_rows{0, 10};
   DeviceArray<float> logits(20);
   DeviceArray<std::int32_t> labels(2), pred(2);
   DeviceArray<std::int64_t> correct(1);
-  EXPECT_TRUE(throws_invalid_argument([&] { k::argmax_rows(0, 10, logits.get(), pred.get()); },
-                                      {"argmax_rows", "N must be"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { k::argmax_rows(2, 0, logits.get(), pred.get()); },
-                                      {"argmax_rows", "K must be"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { k::argmax_rows(2, 10, nullptr, pred.get()); },
-                                      {"argmax_rows", "logits is null"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { k::argmax_rows(2, 10, logits.get(), nullptr); },
-                                      {"argmax_rows", "pred is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::count_correct(-2, 10, logits.get(), labels.get(), correct.get()); },
-      {"count_correct", "N must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::count_correct(2, 0, logits.get(), labels.get(), correct.get()); },
-      {"count_correct", "K must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::count_correct(2, 10, nullptr, labels.get(), correct.get()); },
-      {"count_correct", "logits is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::count_correct(2, 10, logits.get(), nullptr, correct.get()); },
-      {"count_correct", "labels is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::count_correct(2, 10, logits.get(), labels.get(), nullptr); },
-      {"count_correct", "correct is null"}));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "argmax_rows", s, no_rows, "N", {"logits", "pred"},
+      [](const ClassScoresShape& c, auto... p) { k::argmax_rows(c.N, c.K, p...); }, logits.get(),
+      pred.get()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "count_correct", s, no_rows, "N", {"logits", "labels", "correct"},
+      [](const ClassScoresShape& c, auto... p) { k::count_correct(c.N, c.K, p...); }, logits.get(),
+      labels.get(), correct.get()));
 }
 
 }  // namespace

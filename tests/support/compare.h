@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iomanip>
 #include <sstream>
 #include <vector>
@@ -73,6 +74,30 @@ template <typename A, typename B>
   return ::testing::AssertionFailure() << bad_count << " of " << a.size()
                                        << " elements differ; first at index " << first_bad
                                        << ": " << a[first_bad] << " vs " << b[first_bad];
+}
+
+// The same bits (memcmp), not merely equal values: +0 and -0 differ, and so do two NaNs with
+// different payloads. For determinism checks and for exact ops such as ReLU.
+template <typename T>
+::testing::AssertionResult bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {
+  if (a.size() != b.size()) {
+    return ::testing::AssertionFailure()
+           << "sizes differ: " << a.size() << " vs " << b.size() << " elements";
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) {
+      return ::testing::AssertionFailure()
+             << "first difference at index " << i << ": " << a[i] << " vs " << b[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// atol for a float32 sum of `terms` products of O(1) values, compared with a double sum in
+// another order: the rounding error grows like sqrt(terms); a lost, doubled or misplaced term is
+// orders of magnitude larger.
+inline double float_sum_atol(std::int64_t terms) {
+  return 2e-6 * std::sqrt(static_cast<double>(terms));
 }
 
 }  // namespace lenet::test

@@ -90,4 +90,13 @@ class DeviceArray {
   std::size_t size_ = 0;
 };
 
+// A device array of n elements, already poisoned: for an output the code under test must write
+// in full.
+template <typename T>
+DeviceArray<T> poisoned(std::size_t n) {
+  DeviceArray<T> array(n);
+  array.poison();
+  return array;
+}
+
 }  // namespace lenet::test
