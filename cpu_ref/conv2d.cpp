@@ -107,9 +107,7 @@ template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const NonDeduced<T>* b, T* y) {
   constexpr const char* kOp = "conv2d_forward";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, w);
-  LENET_CHECK_NOT_NULL(kOp, y);
+  LENET_CHECK_NOT_NULL(kOp, x, w, y);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> col(col_size(s, kOp));
   const ConstMatrixMap<T> w_mat(w, s.OC, K);
@@ -126,9 +124,7 @@ template <typename T>
 void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   constexpr const char* kOp = "conv2d_backward_data";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, dy);
-  LENET_CHECK_NOT_NULL(kOp, w);
-  LENET_CHECK_NOT_NULL(kOp, dx);
+  LENET_CHECK_NOT_NULL(kOp, dy, w, dx);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> dcol(col_size(s, kOp));
   const ConstMatrixMap<T> w_mat(w, s.OC, K);
@@ -145,9 +141,7 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
                             NonDeduced<T>* db) {
   constexpr const char* kOp = "conv2d_backward_filter";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, dy);
-  LENET_CHECK_NOT_NULL(kOp, dw);
+  LENET_CHECK_NOT_NULL(kOp, x, dy, dw);
   const std::int64_t K = col_rows(s), P = col_cols(s);
   std::vector<T> col(col_size(s, kOp));
   const ConstMatrixMap<T> col_mat(col.data(), K, P);

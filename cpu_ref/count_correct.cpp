@@ -27,8 +27,7 @@ template <typename T>
 void argmax_rows(std::int64_t N, std::int64_t K, const T* logits, std::int32_t* pred) {
   constexpr const char* kOp = "argmax_rows";
   ClassScoresShape{N, K}.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, logits);
-  LENET_CHECK_NOT_NULL(kOp, pred);
+  LENET_CHECK_NOT_NULL(kOp, logits, pred);
   for (std::int64_t n = 0; n < N; ++n) pred[n] = argmax_row(K, logits + n * K);
 }
 
@@ -37,9 +36,7 @@ void count_correct(std::int64_t N, std::int64_t K, const T* logits, const std::i
                    std::int64_t* correct) {
   constexpr const char* kOp = "count_correct";
   ClassScoresShape{N, K}.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, logits);
-  LENET_CHECK_NOT_NULL(kOp, labels);
-  LENET_CHECK_NOT_NULL(kOp, correct);
+  LENET_CHECK_NOT_NULL(kOp, logits, labels, correct);
   std::int64_t count = 0;
   for (std::int64_t n = 0; n < N; ++n) {
     LENET_CHECK(labels[n] >= 0 && labels[n] < K,

@@ -167,8 +167,7 @@ void lenet_forward(const LenetParams<T>& params, std::int64_t N, const T* x,
   constexpr const char* kOp = "lenet_forward";
   check_batch(kOp, N);
   params.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, logits);
+  LENET_CHECK_NOT_NULL(kOp, x, logits);
   const LenetShapes s = lenet_shapes(N);
   Activations<T> a;
   forward(s, params, x, &a);
@@ -182,8 +181,7 @@ T lenet_forward_backward(const LenetParams<T>& params, std::int64_t N, const T* 
   constexpr const char* kOp = "lenet_forward_backward";
   check_batch(kOp, N);
   params.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, labels);
+  LENET_CHECK_NOT_NULL(kOp, x, labels);
   for (std::int64_t n = 0; n < N; ++n) {
     LENET_CHECK(labels[n] >= 0 && labels[n] < kLenetClasses,
                 kOp << ": labels[" << n << "] = " << labels[n] << " is outside [0, 10)");
@@ -245,8 +243,7 @@ template <typename T>
 void lenet_sgd_step(const SgdParams& h, LenetParams<T>* params, const LenetParams<T>& grads,
                     LenetParams<T>* velocity) {
   constexpr const char* kOp = "lenet_sgd_step";
-  LENET_CHECK_NOT_NULL(kOp, params);
-  LENET_CHECK_NOT_NULL(kOp, velocity);
+  LENET_CHECK_NOT_NULL(kOp, params, velocity);
   h.check(kOp);
   params->check(kOp);
   grads.check(kOp);

@@ -13,9 +13,7 @@ template <typename T>
 void linear_forward(const LinearShape& s, const T* x, const T* w, const NonDeduced<T>* b, T* y) {
   constexpr const char* kOp = "linear_forward";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, w);
-  LENET_CHECK_NOT_NULL(kOp, y);
+  LENET_CHECK_NOT_NULL(kOp, x, w, y);
   const ConstMatrixMap<T> x_mat(x, s.N, s.in);
   const ConstMatrixMap<T> w_mat(w, s.out, s.in);
   MatrixMap<T> y_mat(y, s.N, s.out);
@@ -28,10 +26,7 @@ void linear_backward(const LinearShape& s, const T* dy, const T* x, const T* w,
                      NonDeduced<T>* dx, T* dw, NonDeduced<T>* db) {
   constexpr const char* kOp = "linear_backward";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, dy);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, w);
-  LENET_CHECK_NOT_NULL(kOp, dw);
+  LENET_CHECK_NOT_NULL(kOp, dy, x, w, dw);
   const ConstMatrixMap<T> dy_mat(dy, s.N, s.out);
   const ConstMatrixMap<T> x_mat(x, s.N, s.in);
   const ConstMatrixMap<T> w_mat(w, s.out, s.in);

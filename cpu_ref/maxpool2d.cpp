@@ -13,9 +13,7 @@ template <typename T>
 void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int32_t* idx) {
   constexpr const char* kOp = "maxpool2d_forward";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, y);
-  LENET_CHECK_NOT_NULL(kOp, idx);
+  LENET_CHECK_NOT_NULL(kOp, x, y, idx);
   const std::int64_t OH = s.OH(), OW = s.OW();
   for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
     const T* x_p = x + plane * s.H * s.W;
@@ -45,9 +43,7 @@ template <typename T>
 void maxpool2d_backward(const Pool2dShape& s, const T* dy, const std::int32_t* idx, T* dx) {
   constexpr const char* kOp = "maxpool2d_backward";
   s.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, dy);
-  LENET_CHECK_NOT_NULL(kOp, idx);
-  LENET_CHECK_NOT_NULL(kOp, dx);
+  LENET_CHECK_NOT_NULL(kOp, dy, idx, dx);
   const std::int64_t OH = s.OH(), OW = s.OW(), plane_size = s.H * s.W;
   const std::int64_t y_size = s.N * s.C * OH * OW;
   // Validate every index before writing, so a bad one leaves dx untouched.

@@ -18,8 +18,7 @@ void normalize_u8(std::int64_t n, const std::uint8_t* pixels, T* y, NonDeduced<T
   LENET_CHECK(std::isfinite(stddev) && stddev > T(0),
               kOp << ": stddev must be finite and > 0, got " << stddev);
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL(kOp, pixels);
-  LENET_CHECK_NOT_NULL(kOp, y);
+  LENET_CHECK_NOT_NULL(kOp, pixels, y);
   for (std::int64_t i = 0; i < n; ++i) {
     y[i] = (static_cast<T>(pixels[i]) / T(255) - mean) / stddev;
   }

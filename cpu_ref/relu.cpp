@@ -13,8 +13,7 @@ void relu_forward(std::int64_t n, const T* x, T* y) {
   constexpr const char* kOp = "relu_forward";
   ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, y);
+  LENET_CHECK_NOT_NULL(kOp, x, y);
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x[i];
     // v > 0 is false for NaN, so keep v itself then: NaN propagates as in PyTorch.
@@ -27,9 +26,7 @@ void relu_backward(std::int64_t n, const T* dy, const T* x, T* dx) {
   constexpr const char* kOp = "relu_backward";
   ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL(kOp, dy);
-  LENET_CHECK_NOT_NULL(kOp, x);
-  LENET_CHECK_NOT_NULL(kOp, dx);
+  LENET_CHECK_NOT_NULL(kOp, dy, x, dx);
   for (std::int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
 }
 

@@ -14,9 +14,7 @@ void sgd_momentum_step(const SgdParams& h, std::int64_t n, T* p, const T* g, T* 
   h.check(kOp);
   ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL(kOp, p);
-  LENET_CHECK_NOT_NULL(kOp, g);
-  LENET_CHECK_NOT_NULL(kOp, v);
+  LENET_CHECK_NOT_NULL(kOp, p, g, v);
   const T lr = static_cast<T>(h.lr);
   const T momentum = static_cast<T>(h.momentum);
   const T weight_decay = static_cast<T>(h.weight_decay);

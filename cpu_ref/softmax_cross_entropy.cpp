@@ -14,9 +14,7 @@ void softmax_cross_entropy(std::int64_t N, std::int64_t K, const T* logits,
                            const std::int32_t* labels, T* loss, NonDeduced<T>* dlogits) {
   constexpr const char* kOp = "softmax_cross_entropy";
   ClassScoresShape{N, K}.check(kOp);
-  LENET_CHECK_NOT_NULL(kOp, logits);
-  LENET_CHECK_NOT_NULL(kOp, labels);
-  LENET_CHECK_NOT_NULL(kOp, loss);
+  LENET_CHECK_NOT_NULL(kOp, logits, labels, loss);
   for (std::int64_t n = 0; n < N; ++n) {
     LENET_CHECK(labels[n] >= 0 && labels[n] < K,
                 kOp << ": labels[" << n << "] = " << labels[n] << " is outside [0, K = " << K

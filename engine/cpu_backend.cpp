@@ -56,8 +56,7 @@ class CpuBackend final : public Backend {
                     float stddev) override {
     ElementwiseShape{n}.check("normalize_u8");
     if (n > 0) {
-      LENET_CHECK_NOT_NULL("normalize_u8", pixels);
-      LENET_CHECK_NOT_NULL("normalize_u8", y);
+      LENET_CHECK_NOT_NULL("normalize_u8", pixels, y);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::normalize_u8(i1 - i0, pixels + i0, y + i0, mean, stddev);
@@ -67,9 +66,7 @@ class CpuBackend final : public Backend {
   void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("conv2d_forward");
-    LENET_CHECK_NOT_NULL("conv2d_forward", x);
-    LENET_CHECK_NOT_NULL("conv2d_forward", w);
-    LENET_CHECK_NOT_NULL("conv2d_forward", y);
+    LENET_CHECK_NOT_NULL("conv2d_forward", x, w, y);
     split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::conv2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, w, b,
                           y + n0 * s.OC * s.OH() * s.OW());
@@ -79,9 +76,7 @@ class CpuBackend final : public Backend {
   void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
                             float* dx) override {
     s.check("conv2d_backward_data");
-    LENET_CHECK_NOT_NULL("conv2d_backward_data", dy);
-    LENET_CHECK_NOT_NULL("conv2d_backward_data", w);
-    LENET_CHECK_NOT_NULL("conv2d_backward_data", dx);
+    LENET_CHECK_NOT_NULL("conv2d_backward_data", dy, w, dx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::conv2d_backward_data(sub(s, n0, n1), dy + n0 * s.OC * s.OH() * s.OW(), w,
                                 dx + n0 * s.C * s.H * s.W);
@@ -91,9 +86,7 @@ class CpuBackend final : public Backend {
   void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                               float* db) override {
     s.check("conv2d_backward_filter");
-    LENET_CHECK_NOT_NULL("conv2d_backward_filter", x);
-    LENET_CHECK_NOT_NULL("conv2d_backward_filter", dy);
-    LENET_CHECK_NOT_NULL("conv2d_backward_filter", dw);
+    LENET_CHECK_NOT_NULL("conv2d_backward_filter", x, dy, dw);
     const std::int64_t w_size = s.w_size();
     sum_over_chunks(s.N, w_size, s.OC, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
@@ -106,9 +99,7 @@ class CpuBackend final : public Backend {
   void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y,
                          std::int32_t* idx) override {
     s.check("maxpool2d_forward");
-    LENET_CHECK_NOT_NULL("maxpool2d_forward", x);
-    LENET_CHECK_NOT_NULL("maxpool2d_forward", y);
-    LENET_CHECK_NOT_NULL("maxpool2d_forward", idx);
+    LENET_CHECK_NOT_NULL("maxpool2d_forward", x, y, idx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_forward(sub(s, n0, n1), x + n0 * s.C * s.H * s.W, y + out, idx + out);
@@ -118,9 +109,7 @@ class CpuBackend final : public Backend {
   void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx,
                           float* dx) override {
     s.check("maxpool2d_backward");
-    LENET_CHECK_NOT_NULL("maxpool2d_backward", dy);
-    LENET_CHECK_NOT_NULL("maxpool2d_backward", idx);
-    LENET_CHECK_NOT_NULL("maxpool2d_backward", dx);
+    LENET_CHECK_NOT_NULL("maxpool2d_backward", dy, idx, dx);
     split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       const std::int64_t out = n0 * s.C * s.OH() * s.OW();
       ref::maxpool2d_backward(sub(s, n0, n1), dy + out, idx + out, dx + n0 * s.C * s.H * s.W);
@@ -130,8 +119,7 @@ class CpuBackend final : public Backend {
   void relu_forward(std::int64_t n, const float* x, float* y) override {
     ElementwiseShape{n}.check("relu_forward");
     if (n > 0) {
-      LENET_CHECK_NOT_NULL("relu_forward", x);
-      LENET_CHECK_NOT_NULL("relu_forward", y);
+      LENET_CHECK_NOT_NULL("relu_forward", x, y);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::relu_forward(i1 - i0, x + i0, y + i0);
@@ -141,9 +129,7 @@ class CpuBackend final : public Backend {
   void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx) override {
     ElementwiseShape{n}.check("relu_backward");
     if (n > 0) {
-      LENET_CHECK_NOT_NULL("relu_backward", dy);
-      LENET_CHECK_NOT_NULL("relu_backward", x);
-      LENET_CHECK_NOT_NULL("relu_backward", dx);
+      LENET_CHECK_NOT_NULL("relu_backward", dy, x, dx);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::relu_backward(i1 - i0, dy + i0, x + i0, dx + i0);
@@ -153,9 +139,7 @@ class CpuBackend final : public Backend {
   void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
                       float* y) override {
     s.check("linear_forward");
-    LENET_CHECK_NOT_NULL("linear_forward", x);
-    LENET_CHECK_NOT_NULL("linear_forward", w);
-    LENET_CHECK_NOT_NULL("linear_forward", y);
+    LENET_CHECK_NOT_NULL("linear_forward", x, w, y);
     split(s.N, [&](std::int64_t n0, std::int64_t n1) {
       ref::linear_forward(LinearShape{n1 - n0, s.in, s.out}, x + n0 * s.in, w, b, y + n0 * s.out);
     });
@@ -164,10 +148,7 @@ class CpuBackend final : public Backend {
   void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                        float* dx, float* dw, float* db) override {
     s.check("linear_backward");
-    LENET_CHECK_NOT_NULL("linear_backward", dy);
-    LENET_CHECK_NOT_NULL("linear_backward", x);
-    LENET_CHECK_NOT_NULL("linear_backward", w);
-    LENET_CHECK_NOT_NULL("linear_backward", dw);
+    LENET_CHECK_NOT_NULL("linear_backward", dy, x, w, dw);
     sum_over_chunks(s.N, s.w_size(), s.out, dw, db,
                     [&](std::int64_t n0, std::int64_t n1, float* dw_part, float* db_part) {
                       ref::linear_backward(LinearShape{n1 - n0, s.in, s.out}, dy + n0 * s.out,
@@ -192,9 +173,7 @@ class CpuBackend final : public Backend {
     h.check("sgd_momentum_step");
     ElementwiseShape{n}.check("sgd_momentum_step");
     if (n > 0) {
-      LENET_CHECK_NOT_NULL("sgd_momentum_step", p);
-      LENET_CHECK_NOT_NULL("sgd_momentum_step", g);
-      LENET_CHECK_NOT_NULL("sgd_momentum_step", v);
+      LENET_CHECK_NOT_NULL("sgd_momentum_step", p, g, v);
     }
     split(n, [&](std::int64_t i0, std::int64_t i1) {
       ref::sgd_momentum_step(h, i1 - i0, p + i0, g + i0, v + i0);

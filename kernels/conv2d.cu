@@ -141,9 +141,7 @@ ConvInputPatch input_patch(const Conv2dShape& s, const float* x) {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
   s.check("conv2d_forward");
-  LENET_CHECK_NOT_NULL("conv2d_forward", x);
-  LENET_CHECK_NOT_NULL("conv2d_forward", w);
-  LENET_CHECK_NOT_NULL("conv2d_forward", y);
+  LENET_CHECK_NOT_NULL("conv2d_forward", x, w, y);
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
   detail::launch_gemm("conv2d_forward", s.OC, s.N * P, K, StridedMatrix{w, K, 1},
                       ForwardPatch{input_patch(s, x)}, StoreConvOutput{y, b, s.OC, P}, stream);
@@ -152,9 +150,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           cudaStream_t stream) {
   s.check("conv2d_backward_data");
-  LENET_CHECK_NOT_NULL("conv2d_backward_data", dy);
-  LENET_CHECK_NOT_NULL("conv2d_backward_data", w);
-  LENET_CHECK_NOT_NULL("conv2d_backward_data", dx);
+  LENET_CHECK_NOT_NULL("conv2d_backward_data", dy, w, dx);
   const std::int64_t HW = s.H * s.W;
   detail::launch_gemm(
       "conv2d_backward_data", s.C, s.N * HW, s.OC * s.KH * s.KW,
@@ -166,9 +162,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* db, cudaStream_t stream) {
   s.check("conv2d_backward_filter");
-  LENET_CHECK_NOT_NULL("conv2d_backward_filter", x);
-  LENET_CHECK_NOT_NULL("conv2d_backward_filter", dy);
-  LENET_CHECK_NOT_NULL("conv2d_backward_filter", dw);
+  LENET_CHECK_NOT_NULL("conv2d_backward_filter", x, dy, dw);
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
   detail::launch_gemm("conv2d_backward_filter", s.OC, K, s.N * P, OutputGradByChannel{dy, s.OC, P},
                       FilterPatch{input_patch(s, x)}, StoreRowMajor{dw, K, nullptr}, stream);

@@ -69,8 +69,7 @@ __global__ void count_correct_kernel(std::int64_t N, std::int64_t K, const float
 void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32_t* pred,
                  cudaStream_t stream) {
   ClassScoresShape{N, K}.check("argmax_rows");
-  LENET_CHECK_NOT_NULL("argmax_rows", logits);
-  LENET_CHECK_NOT_NULL("argmax_rows", pred);
+  LENET_CHECK_NOT_NULL("argmax_rows", logits, pred);
   LENET_LAUNCH(argmax_rows_kernel, detail::grid_1d(N, kBlockSize), kBlockSize, 0, stream, N, K,
                logits, pred);
 }
@@ -78,9 +77,7 @@ void argmax_rows(std::int64_t N, std::int64_t K, const float* logits, std::int32
 void count_correct(std::int64_t N, std::int64_t K, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct, cudaStream_t stream) {
   ClassScoresShape{N, K}.check("count_correct");
-  LENET_CHECK_NOT_NULL("count_correct", logits);
-  LENET_CHECK_NOT_NULL("count_correct", labels);
-  LENET_CHECK_NOT_NULL("count_correct", correct);
+  LENET_CHECK_NOT_NULL("count_correct", logits, labels, correct);
   LENET_LAUNCH(count_correct_kernel<kWarps>, 1, kWarps * 32, 0, stream, N, K, logits, labels,
                correct);
 }

@@ -32,9 +32,7 @@ __global__ void column_sums_kernel(std::int64_t M, std::int64_t N, const float* 
 void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
   s.check("linear_forward");
-  LENET_CHECK_NOT_NULL("linear_forward", x);
-  LENET_CHECK_NOT_NULL("linear_forward", w);
-  LENET_CHECK_NOT_NULL("linear_forward", y);
+  LENET_CHECK_NOT_NULL("linear_forward", x, w, y);
   detail::launch_gemm("linear_forward", s.N, s.out, s.in, StridedMatrix{x, s.in, 1},
                       StridedMatrix{w, 1, s.in},  // w^T: element (k, n) is w[n, k]
                       StoreRowMajor{y, s.out, b}, stream);
@@ -43,10 +41,7 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
 void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db, cudaStream_t stream) {
   s.check("linear_backward");
-  LENET_CHECK_NOT_NULL("linear_backward", dy);
-  LENET_CHECK_NOT_NULL("linear_backward", x);
-  LENET_CHECK_NOT_NULL("linear_backward", w);
-  LENET_CHECK_NOT_NULL("linear_backward", dw);
+  LENET_CHECK_NOT_NULL("linear_backward", dy, x, w, dw);
   if (dx != nullptr) {
     detail::launch_gemm("linear_backward", s.N, s.in, s.out, StridedMatrix{dy, s.out, 1},
                         StridedMatrix{w, s.in, 1}, StoreRowMajor{dx, s.in, nullptr}, stream);

@@ -72,9 +72,7 @@ __global__ void maxpool2d_backward_kernel(std::int64_t total, std::int64_t H, st
 void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* idx,
                        cudaStream_t stream) {
   s.check("maxpool2d_forward");
-  LENET_CHECK_NOT_NULL("maxpool2d_forward", x);
-  LENET_CHECK_NOT_NULL("maxpool2d_forward", y);
-  LENET_CHECK_NOT_NULL("maxpool2d_forward", idx);
+  LENET_CHECK_NOT_NULL("maxpool2d_forward", x, y, idx);
   const std::int64_t total = s.y_size();
   LENET_LAUNCH(maxpool2d_forward_kernel, detail::grid_1d(total, kBlockSize), kBlockSize, 0, stream,
                total, s.H, s.W, s.K, s.stride, s.OH(), s.OW(), x, y, idx);
@@ -83,9 +81,7 @@ void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int3
 void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx, float* dx,
                         cudaStream_t stream) {
   s.check("maxpool2d_backward");
-  LENET_CHECK_NOT_NULL("maxpool2d_backward", dy);
-  LENET_CHECK_NOT_NULL("maxpool2d_backward", idx);
-  LENET_CHECK_NOT_NULL("maxpool2d_backward", dx);
+  LENET_CHECK_NOT_NULL("maxpool2d_backward", dy, idx, dx);
   const std::int64_t total = s.x_size();
   LENET_LAUNCH(maxpool2d_backward_kernel, detail::grid_1d(total, kBlockSize), kBlockSize, 0,
                stream, total, s.H, s.W, s.K, s.stride, s.OH(), s.OW(), dy, idx, dx);

@@ -32,8 +32,7 @@ void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float me
   LENET_CHECK(std::isfinite(stddev) && stddev > 0.0f,
               "normalize_u8: stddev must be finite and > 0, got " << stddev);
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL("normalize_u8", pixels);
-  LENET_CHECK_NOT_NULL("normalize_u8", y);
+  LENET_CHECK_NOT_NULL("normalize_u8", pixels, y);
   LENET_LAUNCH(normalize_u8_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
                pixels, y, mean, stddev);
 }

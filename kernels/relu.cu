@@ -42,8 +42,7 @@ __global__ void relu_backward_kernel(const float* dy, const float* x, float* dx,
 void relu_forward(std::int64_t n, const float* x, float* y, cudaStream_t stream) {
   ElementwiseShape{n}.check("relu_forward");
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL("relu_forward", x);
-  LENET_CHECK_NOT_NULL("relu_forward", y);
+  LENET_CHECK_NOT_NULL("relu_forward", x, y);
   LENET_LAUNCH(relu_forward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, x, y,
                n);
 }
@@ -52,9 +51,7 @@ void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx,
                    cudaStream_t stream) {
   ElementwiseShape{n}.check("relu_backward");
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL("relu_backward", dy);
-  LENET_CHECK_NOT_NULL("relu_backward", x);
-  LENET_CHECK_NOT_NULL("relu_backward", dx);
+  LENET_CHECK_NOT_NULL("relu_backward", dy, x, dx);
   LENET_LAUNCH(relu_backward_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, dy,
                x, dx, n);
 }

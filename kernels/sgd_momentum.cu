@@ -30,9 +30,7 @@ void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float
   h.check("sgd_momentum_step");
   ElementwiseShape{n}.check("sgd_momentum_step");
   if (n == 0) return;
-  LENET_CHECK_NOT_NULL("sgd_momentum_step", p);
-  LENET_CHECK_NOT_NULL("sgd_momentum_step", g);
-  LENET_CHECK_NOT_NULL("sgd_momentum_step", v);
+  LENET_CHECK_NOT_NULL("sgd_momentum_step", p, g, v);
   LENET_LAUNCH(sgd_momentum_step_kernel, detail::grid_1d(n, kBlockSize), kBlockSize, 0, stream, n,
                static_cast<float>(h.lr), static_cast<float>(h.momentum),
                static_cast<float>(h.weight_decay), p, g, v);

@@ -69,9 +69,7 @@ void softmax_cross_entropy(std::int64_t N, std::int64_t K, const float* logits,
                            const std::int32_t* labels, float* loss, float* dlogits,
                            cudaStream_t stream) {
   ClassScoresShape{N, K}.check("softmax_cross_entropy");
-  LENET_CHECK_NOT_NULL("softmax_cross_entropy", logits);
-  LENET_CHECK_NOT_NULL("softmax_cross_entropy", labels);
-  LENET_CHECK_NOT_NULL("softmax_cross_entropy", loss);
+  LENET_CHECK_NOT_NULL("softmax_cross_entropy", logits, labels, loss);
   LENET_LAUNCH(softmax_cross_entropy_kernel<kWarps>, 1, kWarps * 32, 0, stream, N, K, logits,
                labels, loss, dlogits);
 }

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +42,29 @@ TEST(Errors, CheckNotNullMacroTakesTheNameFromTheExpression) {
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "conv2d_backward_filter: dw is null");
   }
+}
+
+// Several pointers in one call: each is checked, and the first null one is named.
+TEST(Errors, CheckNotNullMacroNamesTheFirstNullOfSeveral) {
+  const float value = 0.0f;
+  const float* x = &value;
+  const float* w = &value;
+  const std::uint8_t* labels = reinterpret_cast<const std::uint8_t*>(&value);
+  EXPECT_NO_THROW(LENET_CHECK_NOT_NULL("op", x, w, labels));
+  const auto message = [&] {
+    try {
+      LENET_CHECK_NOT_NULL("linear_forward", x, w, labels);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no throw");
+  };
+  labels = nullptr;
+  EXPECT_EQ(message(), "linear_forward: labels is null");
+  w = nullptr;
+  EXPECT_EQ(message(), "linear_forward: w is null");
+  x = nullptr;
+  EXPECT_EQ(message(), "linear_forward: x is null");
 }
 
 TEST(Errors, CudaErrorKeepsCodeAndText) {

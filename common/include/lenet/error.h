@@ -1,6 +1,8 @@
 // Errors shared by every lenet library. Libraries throw; applications catch in main.
 #pragma once
 
+#include <algorithm>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -38,8 +40,21 @@ inline void check_not_null(const char* op, const char* name, const void* p) {
   LENET_CHECK(p != nullptr, op << ": " << name << " is null");
 }
 
+// The same for several pointers at once: names is their comma-separated list as written in the
+// call ("x, w, y"), ptrs the pointers in that order; the first null one is named.
+inline void check_not_null(const char* op, const char* names,
+                           std::initializer_list<const void*> ptrs) {
+  const std::string list(names);
+  std::size_t begin = 0;
+  for (const void* p : ptrs) {
+    const std::size_t end = std::min(list.find(',', begin), list.size());
+    if (p == nullptr) check_not_null(op, list.substr(begin, end - begin).c_str(), p);
+    begin = list.find_first_not_of(' ', end + 1);
+  }
+}
+
 }  // namespace lenet
 
-// check_not_null with the argument's name taken from the expression:
-//   LENET_CHECK_NOT_NULL("conv2d_forward", w);   // throws "conv2d_forward: w is null"
-#define LENET_CHECK_NOT_NULL(op, ptr) ::lenet::check_not_null((op), #ptr, (ptr))
+// check_not_null with the arguments' names taken from the expressions:
+//   LENET_CHECK_NOT_NULL("conv2d_forward", x, w);   // w null: "conv2d_forward: w is null"
+#define LENET_CHECK_NOT_NULL(op, ...) ::lenet::check_not_null((op), #__VA_ARGS__, {__VA_ARGS__})
