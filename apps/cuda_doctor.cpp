@@ -1013,6 +1013,12 @@ void add_query_flags(CLI::App* app, Options& o, bool strict) {
   }
 }
 
+// --kernels, for the commands that read fatbins one by one (not scan, which only lists).
+void add_kernels_flag(CLI::App* app, Options& o) {
+  app->add_flag("--kernels", o.kernels,
+                "Decompress every payload and list its kernels (slower on large libraries)");
+}
+
 // A file or directory given without a subcommand: the command the user probably meant.
 std::optional<std::string> suggestion(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -1035,17 +1041,14 @@ int main(int argc, char** argv) {
       "build of lenet, with a verdict for each GPU; with --sm or --gpu, for those GPUs instead."};
   app.add_flag("--version", o.version, "Print cuda_doctor's version and exit");
   add_query_flags(&app, o, false);
-  app.add_flag("--kernels", o.kernels,
-               "Decompress every payload and list its kernels (slower on large libraries)");
+  add_kernels_flag(&app, o);
   CLI::App* inspect_cmd = app.add_subcommand(
       "inspect",
       "List the fatbins of ELF files, static libraries, fatbins, cubins or PTX files, what "
       "they need from the driver, and with --sm/--gpu a verdict per GPU");
   inspect_cmd->add_option("files", o.files, "Files to read")->required()->type_name("FILE");
   add_query_flags(inspect_cmd, o, true);
-  inspect_cmd->add_flag("--kernels", o.kernels,
-                        "Decompress every payload and list its kernels (slower on large "
-                        "libraries)");
+  add_kernels_flag(inspect_cmd, o);
   CLI::App* scan_cmd = app.add_subcommand(
       "scan",
       "One line per CUDA file under directories (a Python environment, a conda env, /usr/lib): "
