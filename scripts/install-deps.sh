@@ -22,6 +22,7 @@ packages=(
   nlohmann-json3-dev    # JSON output (metrics, cuda_doctor --json)
   curl                  # scripts/download_mnist.sh fetches the MNIST files (and its test)
   ca-certificates       # certificates for the HTTPS mirrors of the download script
+  python3-matplotlib    # scripts/plot_metrics.py draws the loss and accuracy curves
 )
 
 case "${1:-}" in
