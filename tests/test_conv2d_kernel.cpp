@@ -24,10 +24,11 @@ using lenet::test::bitwise_equal;
 using lenet::test::checks_shape_and_pointers;
 using lenet::test::DeviceArray;
 using lenet::test::float_sum_atol;
-using lenet::test::in_double;
+using lenet::test::cast_inputs;
 using lenet::test::kOptional;
 using lenet::test::LayerInputs;
 using lenet::test::poisoned;
+using lenet::test::run_on_poisoned;
 
 constexpr double kRtol = 1e-4;
 
@@ -48,17 +49,16 @@ struct FilterGrads {
 // Each kernel on poisoned outputs, downloaded; with_bias false passes a null b or db.
 std::vector<float> kernel_forward(const Conv2dShape& s, const LayerInputs<float>& in,
                                   bool with_bias) {
-  DeviceArray<float> x(in.x), w(in.w), b(in.b);
-  DeviceArray<float> y = poisoned<float>(s.y_size());
-  lenet::kernels::conv2d_forward(s, x.get(), w.get(), with_bias ? b.get() : nullptr, y.get());
-  return y.download();
+  const DeviceArray<float> x(in.x), w(in.w), b(in.b);
+  return run_on_poisoned<float>(s.y_size(), [&](float* y) {
+    lenet::kernels::conv2d_forward(s, x.get(), w.get(), with_bias ? b.get() : nullptr, y);
+  });
 }
 
 std::vector<float> kernel_backward_data(const Conv2dShape& s, const LayerInputs<float>& in) {
-  DeviceArray<float> dy(in.dy), w(in.w);
-  DeviceArray<float> dx = poisoned<float>(s.x_size());
-  lenet::kernels::conv2d_backward_data(s, dy.get(), w.get(), dx.get());
-  return dx.download();
+  const DeviceArray<float> dy(in.dy), w(in.w);
+  return run_on_poisoned<float>(
+      s.x_size(), [&](float* dx) { lenet::kernels::conv2d_backward_data(s, dy.get(), w.get(), dx); });
 }
 
 FilterGrads<float> kernel_backward_filter(const Conv2dShape& s, const LayerInputs<float>& in,
@@ -95,14 +95,14 @@ FilterGrads<double> reference_backward_filter(const Conv2dShape& s, const LayerI
 void expect_forward_matches(const Conv2dShape& s, bool with_bias) {
   const LayerInputs<float> in = conv_inputs(s);
   EXPECT_TRUE(all_close(kernel_forward(s, in, with_bias),
-                        reference_forward(s, in_double(in), with_bias),
+                        reference_forward(s, cast_inputs<double>(in), with_bias),
                         float_sum_atol(forward_terms(s)), kRtol))
       << "y";
 }
 
 void expect_backward_data_matches(const Conv2dShape& s) {
   const LayerInputs<float> in = conv_inputs(s);
-  EXPECT_TRUE(all_close(kernel_backward_data(s, in), reference_backward_data(s, in_double(in)),
+  EXPECT_TRUE(all_close(kernel_backward_data(s, in), reference_backward_data(s, cast_inputs<double>(in)),
                         float_sum_atol(backward_data_terms(s)), kRtol))
       << "dx";
 }
@@ -110,7 +110,7 @@ void expect_backward_data_matches(const Conv2dShape& s) {
 void expect_backward_filter_matches(const Conv2dShape& s, bool with_bias) {
   const LayerInputs<float> in = conv_inputs(s);
   const FilterGrads<float> out = kernel_backward_filter(s, in, with_bias);
-  const FilterGrads<double> ref = reference_backward_filter(s, in_double(in));
+  const FilterGrads<double> ref = reference_backward_filter(s, cast_inputs<double>(in));
   const double atol = float_sum_atol(backward_filter_terms(s));
   EXPECT_TRUE(all_close(out.dw, ref.dw, atol, kRtol)) << "dw";
   if (with_bias) {

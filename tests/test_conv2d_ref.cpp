@@ -5,10 +5,12 @@
 
 #include <lenet/cpu_ref/conv2d.h>
 
+#include "support/arguments.h"
+#include "support/cases.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
+#include "support/layer_inputs.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -112,9 +114,7 @@ TEST(Conv2dRef, BackwardHandComputed) {
 TEST(Conv2dRef, ForwardMatchesTheDefinition) {
   std::uint64_t seed = 100;
   for (const Conv2dShape& s : kShapes) {
-    SCOPED_TRACE(::testing::Message() << "N " << s.N << " C " << s.C << " H " << s.H << " W "
-                                      << s.W << " OC " << s.OC << " K " << s.KH << "x" << s.KW
-                                      << " stride " << s.stride << " pad " << s.pad);
+    SCOPED_TRACE(describe(s));
     const auto x = random_uniform(s.x_size(), -1, 1, ++seed);
     const auto w = random_uniform(s.w_size(), -1, 1, ++seed);
     const auto b = random_uniform(s.OC, -1, 1, ++seed);
@@ -126,26 +126,11 @@ TEST(Conv2dRef, ForwardMatchesTheDefinition) {
 
 TEST(Conv2dRef, FloatAgreesWithDouble) {
   const Conv2dShape s{2, 3, 9, 8, 4, 3, 3, 2, 1};
-  const auto x = random_uniform(s.x_size(), -1, 1, 1);
-  const auto w = random_uniform(s.w_size(), -1, 1, 2);
-  const auto b = random_uniform(s.OC, -1, 1, 3);
-  const auto dy = random_uniform(s.y_size(), -1, 1, 4);
-  std::vector<double> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.OC);
-  conv2d_forward(s, x.data(), w.data(), b.data(), y.data());
-  conv2d_backward_data(s, dy.data(), w.data(), dx.data());
-  conv2d_backward_filter(s, x.data(), dy.data(), dw.data(), db.data());
-
-  const auto xf = cast_to<float>(x), wf = cast_to<float>(w), bf = cast_to<float>(b),
-             dyf = cast_to<float>(dy);
-  auto yf = nan_filled<float>(s.y_size()), dxf = nan_filled<float>(s.x_size()),
-       dwf = nan_filled<float>(s.w_size()), dbf = nan_filled<float>(s.OC);
-  conv2d_forward(s, xf.data(), wf.data(), bf.data(), yf.data());
-  conv2d_backward_data(s, dyf.data(), wf.data(), dxf.data());
-  conv2d_backward_filter(s, xf.data(), dyf.data(), dwf.data(), dbf.data());
-  EXPECT_TRUE(all_close(yf, y, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dxf, dx, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dwf, dw, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dbf, db, 1e-5, 1e-5));
+  EXPECT_TRUE(float_agrees_with_double(s, [&](const auto& in, auto& out) {
+    conv2d_forward(s, in.x.data(), in.w.data(), in.b.data(), out.y.data());
+    conv2d_backward_data(s, in.dy.data(), in.w.data(), out.dx.data());
+    conv2d_backward_filter(s, in.x.data(), in.dy.data(), out.dw.data(), out.db.data());
+  }));
 }
 
 TEST(Conv2dRef, BackwardOverwritesAndTakesNullBias) {
@@ -171,8 +156,7 @@ TEST(Conv2dRef, BackwardOverwritesAndTakesNullBias) {
 TEST(Conv2dRef, BackwardDataGradCheck) {
   std::uint64_t seed = 200;
   for (const Conv2dShape& s : kShapes) {
-    SCOPED_TRACE(::testing::Message() << "C " << s.C << " H " << s.H << " stride " << s.stride
-                                      << " pad " << s.pad);
+    SCOPED_TRACE(describe(s));
     auto x = random_uniform(s.x_size(), -1, 1, ++seed);
     const auto w = random_uniform(s.w_size(), -1, 1, ++seed);
     const auto b = random_uniform(s.OC, -1, 1, ++seed);
@@ -190,8 +174,7 @@ TEST(Conv2dRef, BackwardDataGradCheck) {
 TEST(Conv2dRef, BackwardFilterGradCheck) {
   std::uint64_t seed = 300;
   for (const Conv2dShape& s : kShapes) {
-    SCOPED_TRACE(::testing::Message() << "C " << s.C << " H " << s.H << " stride " << s.stride
-                                      << " pad " << s.pad);
+    SCOPED_TRACE(describe(s));
     const auto x = random_uniform(s.x_size(), -1, 1, ++seed);
     auto w = random_uniform(s.w_size(), -1, 1, ++seed);
     auto b = random_uniform(s.OC, -1, 1, ++seed);
@@ -207,50 +190,25 @@ TEST(Conv2dRef, BackwardFilterGradCheck) {
   }
 }
 
-TEST(Conv2dRef, BadArgumentsThrowNamingTheArgument) {
+// Each function applies Conv2dShape::check (its rules: test_shapes.cpp) and checks its pointers.
+TEST(Conv2dRef, ChecksShapeAndPointers) {
   const Conv2dShape s{1, 2, 5, 5, 3, 3, 3};
-  const std::vector<double> x(s.x_size()), w(s.w_size()), dy(s.y_size());
-  std::vector<double> y(s.y_size()), dx(s.x_size()), dw(s.w_size());
-
-  Conv2dShape bad = s;
-  bad.stride = 0;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_forward(bad, x.data(), w.data(), nullptr, y.data()); },
-      {"conv2d_forward", "stride"}));
-  bad = s;
-  bad.pad = 3;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_backward_data(bad, dy.data(), w.data(), dx.data()); },
-      {"conv2d_backward_data", "pad"}));
-  bad = s;
-  bad.KH = 6;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_backward_filter(bad, x.data(), dy.data(), dw.data(), nullptr); },
-      {"conv2d_backward_filter", "KH"}));
-  bad = s;
-  bad.N = std::int64_t{1} << 62;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_forward(bad, x.data(), w.data(), nullptr, y.data()); },
-      {"conv2d_forward", "x [N, C, H, W]"}));
-
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_forward<double>(s, nullptr, w.data(), nullptr, y.data()); },
-      {"conv2d_forward: x is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_forward<double>(s, x.data(), nullptr, nullptr, y.data()); },
-      {"conv2d_forward: w is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_forward<double>(s, x.data(), w.data(), nullptr, nullptr); },
-      {"conv2d_forward: y is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_backward_data<double>(s, nullptr, w.data(), dx.data()); },
-      {"conv2d_backward_data: dy is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_backward_data<double>(s, dy.data(), w.data(), nullptr); },
-      {"conv2d_backward_data: dx is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { conv2d_backward_filter<double>(s, x.data(), dy.data(), nullptr, nullptr); },
-      {"conv2d_backward_filter: dw is null"}));
+  Conv2dShape big_pad = s;
+  big_pad.pad = 3;
+  const std::vector<double> x(s.x_size()), w(s.w_size()), b(s.OC), dy(s.y_size());
+  std::vector<double> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.OC);
+  EXPECT_TRUE(checks_shape_and_pointers("conv2d_forward", s, big_pad, "pad",
+                                        {"x", "w", kOptional, "y"},
+                                        [](auto... a) { conv2d_forward(a...); }, x.data(),
+                                        w.data(), b.data(), y.data()));
+  EXPECT_TRUE(checks_shape_and_pointers("conv2d_backward_data", s, big_pad, "pad",
+                                        {"dy", "w", "dx"},
+                                        [](auto... a) { conv2d_backward_data(a...); },
+                                        dy.data(), w.data(), dx.data()));
+  EXPECT_TRUE(checks_shape_and_pointers("conv2d_backward_filter", s, big_pad, "pad",
+                                        {"x", "dy", "dw", kOptional},
+                                        [](auto... a) { conv2d_backward_filter(a...); },
+                                        x.data(), dy.data(), dw.data(), db.data()));
 }
 
 }  // namespace

@@ -34,10 +34,10 @@ struct LinearGrads {
 // with_dx_and_db false a null dx and db (a first layer without bias).
 std::vector<float> kernel_forward(const LinearShape& s, const LayerInputs<float>& in,
                                   bool with_bias) {
-  DeviceArray<float> x(in.x), w(in.w), b(in.b);
-  DeviceArray<float> y = poisoned<float>(s.y_size());
-  lenet::kernels::linear_forward(s, x.get(), w.get(), with_bias ? b.get() : nullptr, y.get());
-  return y.download();
+  const DeviceArray<float> x(in.x), w(in.w), b(in.b);
+  return run_on_poisoned<float>(s.y_size(), [&](float* y) {
+    lenet::kernels::linear_forward(s, x.get(), w.get(), with_bias ? b.get() : nullptr, y);
+  });
 }
 
 LinearGrads<float> kernel_backward(const LinearShape& s, const LayerInputs<float>& in,
@@ -55,7 +55,7 @@ LinearGrads<float> kernel_backward(const LinearShape& s, const LayerInputs<float
 // The same calls on the double reference.
 std::vector<double> reference_forward(const LinearShape& s, const LayerInputs<float>& in,
                                       bool with_bias) {
-  const LayerInputs<double> d = in_double(in);
+  const LayerInputs<double> d = cast_inputs<double>(in);
   std::vector<double> y(s.y_size());
   lenet::cpu_ref::linear_forward(s, d.x.data(), d.w.data(), with_bias ? d.b.data() : nullptr,
                                  y.data());
@@ -63,7 +63,7 @@ std::vector<double> reference_forward(const LinearShape& s, const LayerInputs<fl
 }
 
 LinearGrads<double> reference_backward(const LinearShape& s, const LayerInputs<float>& in) {
-  const LayerInputs<double> d = in_double(in);
+  const LayerInputs<double> d = cast_inputs<double>(in);
   LinearGrads<double> g{std::vector<double>(s.x_size()), std::vector<double>(s.w_size()),
                         std::vector<double>(s.b_size())};
   lenet::cpu_ref::linear_backward(s, d.dy.data(), d.x.data(), d.w.data(), g.dx.data(), g.dw.data(),

@@ -5,10 +5,12 @@
 
 #include <lenet/cpu_ref/linear.h>
 
+#include "support/arguments.h"
+#include "support/cases.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
+#include "support/layer_inputs.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -49,30 +51,18 @@ TEST(LinearRef, BackwardHandComputed) {
 
 TEST(LinearRef, FloatAgreesWithDouble) {
   const LinearShape s{7, 33, 10};
-  const auto x = random_uniform(s.x_size(), -1, 1, 1);
-  const auto w = random_uniform(s.w_size(), -1, 1, 2);
-  const auto b = random_uniform(s.out, -1, 1, 3);
-  const auto dy = random_uniform(s.y_size(), -1, 1, 4);
-  std::vector<double> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.out);
-  linear_forward(s, x.data(), w.data(), b.data(), y.data());
-  linear_backward(s, dy.data(), x.data(), w.data(), dx.data(), dw.data(), db.data());
-  const auto xf = cast_to<float>(x), wf = cast_to<float>(w), bf = cast_to<float>(b),
-             dyf = cast_to<float>(dy);
-  auto yf = nan_filled<float>(s.y_size()), dxf = nan_filled<float>(s.x_size()),
-       dwf = nan_filled<float>(s.w_size()), dbf = nan_filled<float>(s.out);
-  linear_forward(s, xf.data(), wf.data(), bf.data(), yf.data());
-  linear_backward(s, dyf.data(), xf.data(), wf.data(), dxf.data(), dwf.data(), dbf.data());
-  EXPECT_TRUE(all_close(yf, y, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dxf, dx, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dwf, dw, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(dbf, db, 1e-5, 1e-5));
+  EXPECT_TRUE(float_agrees_with_double(s, [&](const auto& in, auto& out) {
+    linear_forward(s, in.x.data(), in.w.data(), in.b.data(), out.y.data());
+    linear_backward(s, in.dy.data(), in.x.data(), in.w.data(), out.dx.data(), out.dw.data(),
+                    out.db.data());
+  }));
 }
 
 TEST(LinearRef, BackwardGradCheck) {
   const LinearShape shapes[] = {{1, 1, 1}, {2, 5, 3}, {5, 17, 11}};
   std::uint64_t seed = 30;
   for (const LinearShape& s : shapes) {
-    SCOPED_TRACE(::testing::Message() << "N " << s.N << " in " << s.in << " out " << s.out);
+    SCOPED_TRACE(describe(s));
     auto x = random_uniform(s.x_size(), -1, 1, ++seed);
     auto w = random_uniform(s.w_size(), -1, 1, ++seed);
     auto b = random_uniform(s.out, -1, 1, ++seed);
@@ -89,45 +79,19 @@ TEST(LinearRef, BackwardGradCheck) {
   }
 }
 
-TEST(LinearRef, BadArgumentsThrowNamingTheArgument) {
+// Each function applies LinearShape::check (its rules: test_shapes.cpp) and checks its pointers.
+TEST(LinearRef, ChecksShapeAndPointers) {
+  const LinearShape negative_out{2, 3, -2};
   const std::vector<double> dy(4);
   std::vector<double> y(4), dx(6), dw(6), db(2);
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { linear_forward(LinearShape{2, 0, 2}, kX.data(), kW.data(), nullptr, y.data()); },
-      {"linear_forward", "in"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        linear_forward(LinearShape{std::int64_t{1} << 40, std::int64_t{1} << 40, 2}, kX.data(),
-                       kW.data(), nullptr, y.data());
-      },
-      {"linear_forward", "x [N, in]"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { linear_forward<double>(kHand, nullptr, kW.data(), nullptr, y.data()); },
-      {"linear_forward: x is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { linear_forward<double>(kHand, kX.data(), nullptr, nullptr, y.data()); },
-      {"linear_forward: w is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { linear_forward<double>(kHand, kX.data(), kW.data(), nullptr, nullptr); },
-      {"linear_forward: y is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        linear_backward<double>(kHand, nullptr, kX.data(), kW.data(), dx.data(), dw.data(),
-                                db.data());
-      },
-      {"linear_backward: dy is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        linear_backward<double>(kHand, dy.data(), kX.data(), kW.data(), dx.data(), nullptr,
-                                db.data());
-      },
-      {"linear_backward: dw is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        linear_backward(LinearShape{2, 3, -2}, dy.data(), kX.data(), kW.data(), dx.data(),
-                        dw.data(), db.data());
-      },
-      {"linear_backward", "out"}));
+  EXPECT_TRUE(checks_shape_and_pointers("linear_forward", kHand, negative_out, "out",
+                                        {"x", "w", kOptional, "y"},
+                                        [](auto... a) { linear_forward(a...); }, kX.data(),
+                                        kW.data(), kB.data(), y.data()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "linear_backward", kHand, negative_out, "out", {"dy", "x", "w", kOptional, "dw", kOptional},
+      [](auto... a) { linear_backward(a...); }, dy.data(), kX.data(), kW.data(), dx.data(),
+      dw.data(), db.data()));
 }
 
 }  // namespace

@@ -1,16 +1,18 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include <lenet/cpu_ref/maxpool2d.h>
 
+#include "support/arguments.h"
+#include "support/cases.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -111,8 +113,7 @@ TEST(MaxPool2dRef, BackwardGradCheck) {
   const Pool2dShape shapes[] = {{2, 3, 6, 6, 2, 2}, {1, 2, 7, 5, 3, 2}, {2, 1, 5, 6, 2, 1}};
   std::uint64_t seed = 20;
   for (const Pool2dShape& s : shapes) {
-    SCOPED_TRACE(::testing::Message() << "H " << s.H << " W " << s.W << " K " << s.K
-                                      << " stride " << s.stride);
+    SCOPED_TRACE(describe(s));
     auto x = random_distinct(s.x_size(), -1, 1, ++seed);
     const auto r = random_uniform(s.y_size(), -1, 1, ++seed);
     std::vector<double> y(s.y_size()), dx(s.x_size());
@@ -127,39 +128,32 @@ TEST(MaxPool2dRef, BackwardGradCheck) {
   }
 }
 
-TEST(MaxPool2dRef, BadArgumentsThrowNamingTheArgument) {
-  const Pool2dShape s{1, 1, 4, 4, 2, 2};
+// Each function applies Pool2dShape::check (its rules: test_shapes.cpp) and checks its pointers.
+TEST(MaxPool2dRef, ChecksShapeAndPointers) {
+  const Pool2dShape s{1, 1, 4, 4, 2, 2}, zero_stride{1, 1, 4, 4, 2, 0};
   const std::vector<double> x(16), dy(4);
   std::vector<double> y(4), dx(16);
   std::vector<std::int32_t> idx(4, 0);
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "maxpool2d_forward", s, zero_stride, "stride", {"x", "y", "idx"},
+      [](auto... a) { maxpool2d_forward(a...); }, x.data(), y.data(), idx.data()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "maxpool2d_backward", s, zero_stride, "stride", {"dy", "idx", "dx"},
+      [](auto... a) { maxpool2d_backward(a...); }, dy.data(), idx.data(), dx.data()));
+}
 
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_forward(Pool2dShape{1, 1, 4, 4, 2, 0}, x.data(), y.data(), idx.data()); },
-      {"maxpool2d_forward", "stride"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_forward(Pool2dShape{1, 1, 4, 4, 5, 1}, x.data(), y.data(), idx.data()); },
-      {"maxpool2d_forward", "K = 5"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_forward<double>(s, nullptr, y.data(), idx.data()); },
-      {"maxpool2d_forward: x is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_forward<double>(s, x.data(), y.data(), nullptr); },
-      {"maxpool2d_forward: idx is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_backward<double>(s, dy.data(), nullptr, dx.data()); },
-      {"maxpool2d_backward: idx is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_backward<double>(s, dy.data(), idx.data(), nullptr); },
-      {"maxpool2d_backward: dx is null"}));
-
-  idx[2] = 16;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_backward(s, dy.data(), idx.data(), dx.data()); },
-      {"maxpool2d_backward", "idx[2] = 16"}));
-  idx[2] = -1;
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { maxpool2d_backward(s, dy.data(), idx.data(), dx.data()); },
-      {"maxpool2d_backward", "idx[2] = -1"}));
+// idx comes from outside (a saved forward): each must lie inside its plane.
+TEST(MaxPool2dRef, BackwardRejectsIndicesOutsideThePlane) {
+  const Pool2dShape s{1, 1, 4, 4, 2, 2};
+  const std::vector<double> dy(4);
+  std::vector<double> dx(16);
+  for (const std::int32_t bad : {16, -1}) {
+    std::vector<std::int32_t> idx(4, 0);
+    idx[2] = bad;
+    EXPECT_TRUE(throws_invalid_argument(
+        [&] { maxpool2d_backward(s, dy.data(), idx.data(), dx.data()); },
+        {"maxpool2d_backward", ("idx[2] = " + std::to_string(bad)).c_str()}));
+  }
 }
 
 }  // namespace

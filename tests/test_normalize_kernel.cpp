@@ -10,10 +10,10 @@
 #include <lenet/cpu_ref/normalize.h>
 #include <lenet/kernels/normalize.h>
 
+#include "support/arguments.h"
 #include "support/compare.h"
 #include "support/device.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -27,11 +27,9 @@ constexpr double kRtol = 1e-6;
 std::vector<float> run_kernel(const std::vector<std::uint8_t>& pixels_host, float mean,
                               float stddev) {
   const std::int64_t n = static_cast<std::int64_t>(pixels_host.size());
-  DeviceArray<std::uint8_t> pixels(pixels_host);
-  DeviceArray<float> y(n);
-  y.poison();
-  lenet::kernels::normalize_u8(n, pixels.get(), y.get(), mean, stddev);
-  return y.download();
+  const DeviceArray<std::uint8_t> pixels(pixels_host);
+  return lenet::test::run_on_poisoned<float>(
+      n, [&](float* y) { lenet::kernels::normalize_u8(n, pixels.get(), y, mean, stddev); });
 }
 
 std::vector<double> reference(const std::vector<std::uint8_t>& pixels, float mean, float stddev) {
@@ -80,29 +78,35 @@ TEST(NormalizeKernel, EmptyInputIsANoOpEvenWithNullPointers) {
   EXPECT_NO_THROW(lenet::kernels::normalize_u8(0, nullptr, nullptr, 0.5f, 0.5f));
 }
 
-TEST(NormalizeKernel, RejectsBadParametersAndNullPointers) {
-  using lenet::test::throws_invalid_argument;
-  namespace k = lenet::kernels;
+// The launcher applies ElementwiseShape::check (its rule: test_shapes.cpp) and checks its
+// pointers.
+TEST(NormalizeKernel, LauncherChecksSizeAndPointers) {
+  DeviceArray<std::uint8_t> pixels(4);
+  DeviceArray<float> y(4);
+  EXPECT_TRUE(lenet::test::checks_shape_and_pointers(
+      "normalize_u8", std::int64_t{4}, std::int64_t{-1}, "n", {"pixels", "y"},
+      [](std::int64_t n, auto... p) { lenet::kernels::normalize_u8(n, p..., 0.5f, 0.5f); },
+      pixels.get(), y.get()));
+}
+
+// mean and stddev are normalize's own rules: mean finite, stddev finite and > 0.
+TEST(NormalizeKernel, RejectsBadMeanAndStddev) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   DeviceArray<std::uint8_t> pixels(4);
   DeviceArray<float> y(4);
-  const auto call = [](std::int64_t n, const std::uint8_t* p, float* out, float mean,
-                        float stddev) { return [=] { k::normalize_u8(n, p, out, mean, stddev); }; };
-  EXPECT_TRUE(throws_invalid_argument(call(-1, pixels.get(), y.get(), 0.5f, 0.5f),
-                                      {"normalize_u8", "n must be"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, 0.0f),
-                                      {"normalize_u8", "stddev must be"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, -1.0f),
-                                      {"normalize_u8", "stddev must be"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), 0.5f, inf),
-                                      {"normalize_u8", "stddev must be"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), y.get(), nan, 0.5f),
-                                      {"normalize_u8", "mean must be"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, nullptr, y.get(), 0.5f, 0.5f),
-                                      {"normalize_u8", "pixels is null"}));
-  EXPECT_TRUE(throws_invalid_argument(call(4, pixels.get(), nullptr, 0.5f, 0.5f),
-                                      {"normalize_u8", "y is null"}));
+  for (const float stddev : {0.0f, -1.0f, inf, nan}) {
+    EXPECT_TRUE(lenet::test::throws_invalid_argument(
+        [&] { lenet::kernels::normalize_u8(4, pixels.get(), y.get(), 0.5f, stddev); },
+        {"normalize_u8: stddev must be"}))
+        << "stddev " << stddev;
+  }
+  for (const float mean : {nan, inf, -inf}) {
+    EXPECT_TRUE(lenet::test::throws_invalid_argument(
+        [&] { lenet::kernels::normalize_u8(4, pixels.get(), y.get(), mean, 0.5f); },
+        {"normalize_u8: mean must be"}))
+        << "mean " << mean;
+  }
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 
 #include <lenet/cpu_ref/normalize.h>
 
+#include "support/arguments.h"
 #include "support/compare.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -39,26 +39,37 @@ TEST(NormalizeRef, FloatAgreesWithDouble) {
   EXPECT_TRUE(all_close(yf, y, 1e-7, 1e-6));
 }
 
-TEST(NormalizeRef, EmptyIsANoOpAndBadArgumentsThrow) {
+TEST(NormalizeRef, EmptyIsANoOp) {
   EXPECT_NO_THROW(normalize_u8<float>(0, nullptr, nullptr, 0.5f, 0.5f));
+}
+
+// The function applies ElementwiseShape::check (its rule: test_shapes.cpp) and checks its
+// pointers.
+TEST(NormalizeRef, ChecksSizeAndPointers) {
   const std::vector<std::uint8_t> pixels(3);
   std::vector<float> y(3);
-  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, 0.0); },
-                                      {"normalize_u8: stddev"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, pixels.data(), y.data(), 0.5, -1.0); },
-                                      {"normalize_u8: stddev"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        normalize_u8(3, pixels.data(), y.data(), std::numeric_limits<float>::quiet_NaN(), 1.0);
-      },
-      {"normalize_u8: mean"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(-1, pixels.data(), y.data(), 0.5, 0.5); },
-                                      {"normalize_u8: n"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { normalize_u8(3, nullptr, y.data(), 0.5, 0.5); },
-                                      {"normalize_u8: pixels is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { normalize_u8<float>(3, pixels.data(), nullptr, 0.5, 0.5); },
-      {"normalize_u8: y is null"}));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "normalize_u8", std::int64_t{3}, std::int64_t{-1}, "n", {"pixels", "y"},
+      [](std::int64_t n, auto... a) { normalize_u8(n, a..., 0.5f, 0.5f); }, pixels.data(),
+      y.data()));
+}
+
+// mean and stddev are normalize's own rules: mean finite, stddev finite and > 0.
+TEST(NormalizeRef, RejectsBadMeanAndStddev) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<std::uint8_t> pixels(3);
+  std::vector<double> y(3);
+  for (const double stddev : {0.0, -1.0, inf, nan}) {
+    EXPECT_TRUE(throws_invalid_argument(
+        [&] { normalize_u8(3, pixels.data(), y.data(), 0.5, stddev); }, {"normalize_u8: stddev"}))
+        << "stddev " << stddev;
+  }
+  for (const double mean : {nan, inf}) {
+    EXPECT_TRUE(throws_invalid_argument(
+        [&] { normalize_u8(3, pixels.data(), y.data(), mean, 1.0); }, {"normalize_u8: mean"}))
+        << "mean " << mean;
+  }
 }
 
 }  // namespace

@@ -44,17 +44,16 @@ std::vector<double> reference_backward(const std::vector<float>& dy, const std::
 // The kernels on poisoned outputs, downloaded.
 std::vector<float> kernel_forward(const std::vector<float>& x_host) {
   const std::int64_t n = static_cast<std::int64_t>(x_host.size());
-  DeviceArray<float> x(x_host), y = poisoned<float>(x_host.size());
-  lenet::kernels::relu_forward(n, x.get(), y.get());
-  return y.download();
+  const DeviceArray<float> x(x_host);
+  return run_on_poisoned<float>(n, [&](float* y) { lenet::kernels::relu_forward(n, x.get(), y); });
 }
 
 std::vector<float> kernel_backward(const std::vector<float>& dy_host,
                                    const std::vector<float>& x_host) {
   const std::int64_t n = static_cast<std::int64_t>(x_host.size());
-  DeviceArray<float> dy(dy_host), x(x_host), dx = poisoned<float>(x_host.size());
-  lenet::kernels::relu_backward(n, dy.get(), x.get(), dx.get());
-  return dx.download();
+  const DeviceArray<float> dy(dy_host), x(x_host);
+  return run_on_poisoned<float>(
+      n, [&](float* dx) { lenet::kernels::relu_backward(n, dy.get(), x.get(), dx); });
 }
 
 class ReluKernel : public ::testing::TestWithParam<std::int64_t> {};

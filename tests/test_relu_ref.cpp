@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -6,10 +7,10 @@
 
 #include <lenet/cpu_ref/relu.h>
 
+#include "support/arguments.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -73,25 +74,22 @@ TEST(ReluRef, BackwardGradCheck) {
   EXPECT_TRUE(gradient_matches(loss, &x, dx));
 }
 
-TEST(ReluRef, EmptyIsANoOpAndBadArgumentsThrow) {
+TEST(ReluRef, EmptyIsANoOp) {
   EXPECT_NO_THROW(relu_forward<float>(0, nullptr, nullptr));
   EXPECT_NO_THROW(relu_backward<float>(0, nullptr, nullptr, nullptr));
+}
+
+// Each function applies ElementwiseShape::check (its rule: test_shapes.cpp) and checks its
+// pointers.
+TEST(ReluRef, ChecksSizeAndPointers) {
   std::vector<float> v(4);
-  EXPECT_TRUE(throws_invalid_argument([&] { relu_forward<float>(-1, v.data(), v.data()); },
-                                      {"relu_forward: n"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { relu_forward<float>(4, nullptr, v.data()); },
-                                      {"relu_forward: x is null"}));
-  EXPECT_TRUE(throws_invalid_argument([&] { relu_forward<float>(4, v.data(), nullptr); },
-                                      {"relu_forward: y is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { relu_backward<float>(4, nullptr, v.data(), v.data()); },
-      {"relu_backward: dy is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { relu_backward<float>(4, v.data(), nullptr, v.data()); },
-      {"relu_backward: x is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { relu_backward<float>(4, v.data(), v.data(), nullptr); },
-      {"relu_backward: dx is null"}));
+  const std::int64_t n = 4, negative = -1;
+  EXPECT_TRUE(checks_shape_and_pointers("relu_forward", n, negative, "n", {"x", "y"},
+                                        [](auto... a) { relu_forward(a...); }, v.data(),
+                                        v.data()));
+  EXPECT_TRUE(checks_shape_and_pointers("relu_backward", n, negative, "n", {"dy", "x", "dx"},
+                                        [](auto... a) { relu_backward(a...); }, v.data(),
+                                        v.data(), v.data()));
 }
 
 }  // namespace

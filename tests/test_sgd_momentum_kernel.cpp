@@ -1,7 +1,6 @@
 // sgd_momentum_step kernel over several steps against the double reference.
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -12,10 +11,10 @@
 #include <lenet/kernels/sgd_momentum.h>
 #include <lenet/shapes.h>
 
+#include "support/arguments.h"
 #include "support/compare.h"
 #include "support/device.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -93,33 +92,15 @@ TEST(SgdMomentumKernel, EmptyInputIsANoOpEvenWithNullPointers) {
       lenet::kernels::sgd_momentum_step(sgd_params(0.1, 0.9, 0.0), 0, nullptr, nullptr, nullptr));
 }
 
-TEST(SgdMomentumKernel, RejectsBadParametersAndNullPointers) {
-  using lenet::test::throws_invalid_argument;
-  namespace k = lenet::kernels;
-  const SgdParams ok = sgd_params(0.1, 0.9, 0.0);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
+// The launcher applies SgdParams::check and ElementwiseShape::check (their rules:
+// test_shapes.cpp) and checks its pointers.
+TEST(SgdMomentumKernel, LauncherChecksParametersAndPointers) {
   DeviceArray<float> p(4), g(4), v(4);
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(sgd_params(-0.1, 0.9, 0.0), 4, p.get(), g.get(), v.get()); },
-      {"sgd_momentum_step", "lr must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(sgd_params(0.1, nan, 0.0), 4, p.get(), g.get(), v.get()); },
-      {"sgd_momentum_step", "momentum must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(sgd_params(0.1, 0.9, -1.0), 4, p.get(), g.get(), v.get()); },
-      {"sgd_momentum_step", "weight_decay must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(ok, -1, p.get(), g.get(), v.get()); },
-      {"sgd_momentum_step", "n must be"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(ok, 4, nullptr, g.get(), v.get()); },
-      {"sgd_momentum_step", "p is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(ok, 4, p.get(), nullptr, v.get()); },
-      {"sgd_momentum_step", "g is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { k::sgd_momentum_step(ok, 4, p.get(), g.get(), nullptr); },
-      {"sgd_momentum_step", "v is null"}));
+  EXPECT_TRUE(lenet::test::checks_shape_and_pointers(
+      "sgd_momentum_step", sgd_params(0.1, 0.9, 0.0), sgd_params(-0.1, 0.9, 0.0), "lr",
+      {"p", "g", "v"},
+      [](const SgdParams& h, auto... a) { lenet::kernels::sgd_momentum_step(h, 4, a...); },
+      p.get(), g.get(), v.get()));
 }
 
 }  // namespace

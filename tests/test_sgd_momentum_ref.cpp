@@ -1,15 +1,14 @@
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include <lenet/cpu_ref/sgd_momentum.h>
 
+#include "support/arguments.h"
 #include "support/compare.h"
 #include "support/random.h"
-#include "support/throws.h"
 
 namespace {
 
@@ -33,45 +32,51 @@ TEST(SgdMomentumRef, StepHandComputed) {
   EXPECT_NEAR(p[0], 0.852151, 1e-15);
 }
 
+// Takes `steps` steps from p0 with the constant gradient g, and after step t compares p and v
+// with their closed forms p_at(t, i) and v_at(t, i).
+template <typename PAt, typename VAt>
+void expect_closed_form(const SgdParams& h, const std::vector<double>& p0,
+                        const std::vector<double>& g, int steps, PAt p_at, VAt v_at) {
+  const std::int64_t n = static_cast<std::int64_t>(p0.size());
+  std::vector<double> p = p0, v(n, 0.0);
+  for (int t = 1; t <= steps; ++t) {
+    sgd_momentum_step(h, n, p.data(), g.data(), v.data());
+    std::vector<double> p_closed(n), v_closed(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      p_closed[i] = p_at(t, i);
+      v_closed[i] = v_at(t, i);
+    }
+    EXPECT_TRUE(all_close(v, v_closed, 1e-14, 1e-13)) << "v after step " << t;
+    EXPECT_TRUE(all_close(p, p_closed, 1e-14, 1e-13)) << "p after step " << t;
+  }
+}
+
 TEST(SgdMomentumRef, ConstantGradientMatchesClosedForm) {
   // Without weight decay and with a constant g, after t steps
   //   v_t = g (1 - m^t) / (1 - m)
   //   p_t = p_0 - lr g / (1 - m) * (t - m (1 - m^t) / (1 - m)).
   const double lr = 0.05, m = 0.9;
-  const SgdParams h{lr, m, 0.0};
-  const std::int64_t n = 37;
-  const auto p0 = random_uniform(n, -1, 1, 1);
-  const auto g = random_uniform(n, -1, 1, 2);
-  std::vector<double> p = p0, v(n, 0.0);
-  for (int t = 1; t <= 10; ++t) {
-    sgd_momentum_step(h, n, p.data(), g.data(), v.data());
-    std::vector<double> p_closed(n), v_closed(n);
-    for (std::int64_t i = 0; i < n; ++i) {
-      v_closed[i] = g[i] * (1 - std::pow(m, t)) / (1 - m);
-      p_closed[i] = p0[i] - lr * g[i] / (1 - m) * (t - m * (1 - std::pow(m, t)) / (1 - m));
-    }
-    EXPECT_TRUE(all_close(v, v_closed, 1e-14, 1e-13)) << "step " << t;
-    EXPECT_TRUE(all_close(p, p_closed, 1e-14, 1e-13)) << "step " << t;
-  }
+  const auto p0 = random_uniform(37, -1, 1, 1);
+  const auto g = random_uniform(37, -1, 1, 2);
+  expect_closed_form(
+      SgdParams{lr, m, 0.0}, p0, g, 10,
+      [&](int t, std::int64_t i) {
+        return p0[i] - lr * g[i] / (1 - m) * (t - m * (1 - std::pow(m, t)) / (1 - m));
+      },
+      [&](int t, std::int64_t i) { return g[i] * (1 - std::pow(m, t)) / (1 - m); });
 }
 
 TEST(SgdMomentumRef, WeightDecayWithoutMomentumMatchesClosedForm) {
-  // momentum 0: p_{t+1} = c p_t - lr g with c = 1 - lr wd, so
+  // momentum 0: v_t = g + wd p_{t-1} and p_t = c p_{t-1} - lr g with c = 1 - lr wd, so
   //   p_t = c^t p_0 - lr g (1 - c^t) / (1 - c).
   const double lr = 0.1, wd = 0.5, c = 1 - lr * wd;
-  const SgdParams h{lr, 0.0, wd};
-  const std::int64_t n = 19;
-  const auto p0 = random_uniform(n, -1, 1, 3);
-  const auto g = random_uniform(n, -1, 1, 4);
-  std::vector<double> p = p0, v(n, 0.0);
-  for (int t = 1; t <= 8; ++t) {
-    sgd_momentum_step(h, n, p.data(), g.data(), v.data());
-    std::vector<double> p_closed(n);
-    for (std::int64_t i = 0; i < n; ++i) {
-      p_closed[i] = std::pow(c, t) * p0[i] - lr * g[i] * (1 - std::pow(c, t)) / (1 - c);
-    }
-    EXPECT_TRUE(all_close(p, p_closed, 1e-14, 1e-13)) << "step " << t;
-  }
+  const auto p0 = random_uniform(19, -1, 1, 3);
+  const auto g = random_uniform(19, -1, 1, 4);
+  const auto p_at = [&](int t, std::int64_t i) {
+    return std::pow(c, t) * p0[i] - lr * g[i] * (1 - std::pow(c, t)) / (1 - c);
+  };
+  expect_closed_form(SgdParams{lr, 0.0, wd}, p0, g, 8, p_at,
+                     [&](int t, std::int64_t i) { return g[i] + wd * p_at(t - 1, i); });
 }
 
 TEST(SgdMomentumRef, FloatAgreesWithDouble) {
@@ -91,34 +96,18 @@ TEST(SgdMomentumRef, FloatAgreesWithDouble) {
   EXPECT_TRUE(all_close(vf, v, 1e-6, 1e-6));
 }
 
-TEST(SgdMomentumRef, EmptyIsANoOpAndBadArgumentsThrow) {
-  const SgdParams h{0.1, 0.9, 0.0};
-  EXPECT_NO_THROW(sgd_momentum_step<float>(h, 0, nullptr, nullptr, nullptr));
+TEST(SgdMomentumRef, EmptyIsANoOp) {
+  EXPECT_NO_THROW(sgd_momentum_step<float>(SgdParams{0.1, 0.9, 0.0}, 0, nullptr, nullptr, nullptr));
+}
+
+// The function applies SgdParams::check and ElementwiseShape::check (their rules:
+// test_shapes.cpp) and checks its pointers.
+TEST(SgdMomentumRef, ChecksParametersAndPointers) {
   std::vector<float> p(3), g(3), v(3);
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step(SgdParams{-1.0, 0.9, 0.0}, 3, p.data(), g.data(), v.data()); },
-      {"sgd_momentum_step: lr"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] {
-        sgd_momentum_step(SgdParams{0.1, std::numeric_limits<double>::quiet_NaN(), 0.0}, 3,
-                          p.data(), g.data(), v.data());
-      },
-      {"sgd_momentum_step: momentum"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step(SgdParams{0.1, 0.9, -1e-4}, 3, p.data(), g.data(), v.data()); },
-      {"sgd_momentum_step: weight_decay"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step(h, -3, p.data(), g.data(), v.data()); },
-      {"sgd_momentum_step: n"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step<float>(h, 3, nullptr, g.data(), v.data()); },
-      {"sgd_momentum_step: p is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step<float>(h, 3, p.data(), nullptr, v.data()); },
-      {"sgd_momentum_step: g is null"}));
-  EXPECT_TRUE(throws_invalid_argument(
-      [&] { sgd_momentum_step<float>(h, 3, p.data(), g.data(), nullptr); },
-      {"sgd_momentum_step: v is null"}));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "sgd_momentum_step", SgdParams{0.1, 0.9, 0.0}, SgdParams{0.1, 0.9, -1e-4}, "weight_decay",
+      {"p", "g", "v"}, [](const SgdParams& h, auto... a) { sgd_momentum_step(h, 3, a...); },
+      p.data(), g.data(), v.data()));
 }
 
 }  // namespace

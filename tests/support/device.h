@@ -99,4 +99,12 @@ DeviceArray<T> poisoned(std::size_t n) {
   return array;
 }
 
+// launch(out) with out a poisoned device array of n elements; returns what out holds afterwards.
+template <typename T, typename Launch>
+std::vector<T> run_on_poisoned(std::size_t n, Launch&& launch) {
+  DeviceArray<T> out = poisoned<T>(n);
+  launch(out.get());
+  return out.download();
+}
+
 }  // namespace lenet::test
