@@ -2,8 +2,8 @@
 // data, reproducibility, checkpoints and resume, divergence.
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,18 +17,19 @@
 #include <lenet/engine/trainer.h>
 
 #include "support/compare.h"
+#include "support/small_training.h"
 #include "support/synthetic_mnist.h"
+#include "support/temp_dir.h"
 
 namespace le = lenet::engine;
 namespace ref = lenet::cpu_ref;
+using lenet::test::small_config;
+using lenet::test::synthetic_data;
+using lenet::test::SyntheticData;
 
 namespace {
 
 constexpr std::int64_t kPixels = 28 * 28;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "lenet_engine_" + name;
-}
 
 // The normalized batch (p/255 - 0.5)/0.5 in double, as the reference network takes it.
 std::vector<double> normalized(const le::MnistSplit& split, std::int64_t n) {
@@ -83,16 +84,6 @@ void expect_step_matches_reference(le::Backend& backend, double atol, double rto
   EXPECT_TRUE(params_close(model.momentum(), velocity, atol, rtol));
 }
 
-le::TrainConfig small_config() {
-  le::TrainConfig c;
-  c.epochs = 2;
-  c.batch_size = 32;
-  c.sgd = {0.02, 0.9, 0.0};
-  c.seed = 7;
-  c.eval_batch = 100;
-  return c;
-}
-
 TEST(EngineCpu, OneStepMatchesTheReferenceNetwork) {
   auto backend = le::make_cpu_backend(2);
   expect_step_matches_reference(*backend, 1e-5, 1e-3);
@@ -124,12 +115,10 @@ TEST(EngineSim, OneStepMatchesTheCpuBackend) {
 }
 
 TEST(EngineCpu, TrainingOnSyntheticDataLowersTheLoss) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(3200, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(500, 2);
+  const SyntheticData data = synthetic_data(3200, 500);
   auto backend = le::make_cpu_backend(2);
-  le::TrainConfig c = small_config();
-  c.epochs = 3;  // 300 steps
-  le::Trainer trainer(*backend, train, test, c);
+  le::TrainConfig c = small_config(3);  // 300 steps
+  le::Trainer trainer(*backend, data.train, data.test, c);
   const le::TrainSummary s = trainer.run();
   ASSERT_EQ(s.epochs.size(), 3u);
   EXPECT_LT(s.epochs.back().loss, 0.5 * s.epochs.front().loss);
@@ -137,12 +126,11 @@ TEST(EngineCpu, TrainingOnSyntheticDataLowersTheLoss) {
 }
 
 TEST(EngineCpu, OneSeedGivesBitwiseEqualWeights) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  const SyntheticData data = synthetic_data(640);
   le::HostParams first;
   for (int run = 0; run < 2; ++run) {
     auto backend = le::make_cpu_backend(2);
-    le::Trainer trainer(*backend, train, test, small_config());
+    le::Trainer trainer(*backend, data.train, data.test, small_config());
     trainer.run();
     if (run == 0) {
       first = trainer.model().parameters();
@@ -153,57 +141,56 @@ TEST(EngineCpu, OneSeedGivesBitwiseEqualWeights) {
 }
 
 TEST(EngineCpu, ADifferentSeedGivesDifferentWeights) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  const SyntheticData data = synthetic_data(320);
   auto backend = le::make_cpu_backend(2);
-  le::TrainConfig c = small_config();
-  c.epochs = 1;
-  le::Trainer a(*backend, train, test, c);
+  le::TrainConfig c = small_config(1);
+  le::Trainer a(*backend, data.train, data.test, c);
   a.run();
   c.seed = 8;
-  le::Trainer b(*backend, train, test, c);
+  le::Trainer b(*backend, data.train, data.test, c);
   b.run();
   EXPECT_FALSE(params_bitwise_equal(a.model().parameters(), b.model().parameters()));
 }
 
-TEST(EngineCheckpoint, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
-  auto backend = le::make_cpu_backend(2);
-  const std::string path = temp_path("resume.safetensors");
-  std::remove(path.c_str());
+// The checkpoint tests: a fresh directory for the files, and one epoch on 320 synthetic images
+// with a one-thread CPU backend.
+class EngineCheckpoint : public ::testing::Test {
+ protected:
+  const lenet::test::TempDir dir_;
+  const SyntheticData data_ = synthetic_data(320);
+  std::unique_ptr<le::Backend> backend_ = le::make_cpu_backend(1);
+  le::TrainConfig config_ = small_config(1);
+};
 
-  le::Trainer whole(*backend, train, test, small_config());  // 2 epochs
+TEST_F(EngineCheckpoint, ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne) {
+  const std::string path = dir_.file("resume.safetensors");
+  const SyntheticData data = synthetic_data(640);
+  auto backend = le::make_cpu_backend(2);
+
+  le::Trainer whole(*backend, data.train, data.test, small_config());  // 2 epochs
   whole.run();
 
-  le::TrainConfig first_half = small_config();
-  first_half.epochs = 1;
+  le::TrainConfig first_half = small_config(1);
   first_half.save_path = path;
-  le::Trainer interrupted(*backend, train, test, first_half);
+  le::Trainer interrupted(*backend, data.train, data.test, first_half);
   interrupted.run();
 
   le::TrainConfig second_half = small_config();
   second_half.resume_path = path;
-  le::Trainer resumed(*backend, train, test, second_half);
+  le::Trainer resumed(*backend, data.train, data.test, second_half);
   EXPECT_EQ(resumed.epochs_done(), 1);
   const le::TrainSummary s = resumed.run();
   EXPECT_EQ(s.first_epoch, 2);
   ASSERT_EQ(s.epochs.size(), 1u);
   EXPECT_TRUE(params_bitwise_equal(whole.model().parameters(), resumed.model().parameters()));
   EXPECT_TRUE(params_bitwise_equal(whole.model().momentum(), resumed.model().momentum()));
-  std::remove(path.c_str());
 }
 
-TEST(EngineCheckpoint, RoundTripKeepsEveryTensorAndTheState) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
-  auto backend = le::make_cpu_backend(1);
-  le::TrainConfig c = small_config();
-  c.epochs = 1;
-  le::Trainer trainer(*backend, train, test, c);
+TEST_F(EngineCheckpoint, RoundTripKeepsEveryTensorAndTheState) {
+  le::Trainer trainer(*backend_, data_.train, data_.test, config_);
   trainer.run();
   const le::TrainingState saved = trainer.state();
-  const std::string path = temp_path("roundtrip.safetensors");
+  const std::string path = dir_.file("roundtrip.safetensors");
   le::save_checkpoint(path, saved);
   const le::TrainingState loaded = le::load_checkpoint(path);
   EXPECT_TRUE(params_bitwise_equal(saved.params, loaded.params));
@@ -213,8 +200,8 @@ TEST(EngineCheckpoint, RoundTripKeepsEveryTensorAndTheState) {
   EXPECT_EQ(loaded.seed, 7u);
   EXPECT_EQ(loaded.rng, saved.rng);
   EXPECT_EQ(loaded.batch_size, 32);
-  EXPECT_EQ(loaded.sgd.lr, c.sgd.lr);
-  EXPECT_EQ(loaded.sgd.momentum, c.sgd.momentum);
+  EXPECT_EQ(loaded.sgd.lr, config_.sgd.lr);
+  EXPECT_EQ(loaded.sgd.momentum, config_.sgd.momentum);
 
   // PyTorch's state_dict names and shapes, plus the momentum buffers.
   const le::SafetensorsFile file = le::load_safetensors(path);
@@ -225,37 +212,29 @@ TEST(EngineCheckpoint, RoundTripKeepsEveryTensorAndTheState) {
   EXPECT_EQ(file.find("conv1.weight")->shape, (std::vector<std::int64_t>{6, 1, 5, 5}));
   EXPECT_NE(file.find("momentum.fc3.bias"), nullptr);
   EXPECT_EQ(file.tensors.size(), 20u);
-  std::remove(path.c_str());
 }
 
-TEST(EngineCheckpoint, ResumingWithAnotherRecipeIsRefused) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
-  auto backend = le::make_cpu_backend(1);
-  const std::string path = temp_path("recipe.safetensors");
-  le::TrainConfig c = small_config();
-  c.epochs = 1;
-  c.save_path = path;
-  le::Trainer(*backend, train, test, c).run();
-  c.save_path.clear();
-  c.resume_path = path;
-  c.batch_size = 16;
+TEST_F(EngineCheckpoint, ResumingWithAnotherRecipeIsRefused) {
+  const std::string path = dir_.file("recipe.safetensors");
+  config_.save_path = path;
+  le::Trainer(*backend_, data_.train, data_.test, config_).run();
+  config_.save_path.clear();
+  config_.resume_path = path;
+  config_.batch_size = 16;
   try {
-    le::Trainer resumed(*backend, train, test, c);
+    le::Trainer resumed(*backend_, data_.train, data_.test, config_);
     FAIL() << "a resume with another batch size was accepted";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("batch size 32"), std::string::npos) << e.what();
   }
-  std::remove(path.c_str());
 }
 
-TEST(EngineCheckpoint, AFileThatIsNotACheckpointIsRefused) {
-  const std::string path = temp_path("other.safetensors");
+TEST_F(EngineCheckpoint, AFileThatIsNotACheckpointIsRefused) {
+  const std::string path = dir_.file("other.safetensors");
   le::SafetensorsFile file;
   file.tensors.push_back({"weight", {2}, {1.0f, 2.0f}});
   le::save_safetensors(path, file);
   EXPECT_THROW(le::load_checkpoint(path), le::CheckpointError);
-  std::remove(path.c_str());
 }
 
 TEST(EngineCpu, NullPointersThrowBeforeTheBatchIsSplit) {
@@ -276,25 +255,22 @@ TEST(EngineCpu, NullPointersThrowBeforeTheBatchIsSplit) {
 }
 
 TEST(EngineCpu, ABatchLargerThanTheDataSetIsOneStepPerEpoch) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(320, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  const SyntheticData data = synthetic_data(320);
   auto backend = le::make_cpu_backend(1);
-  le::TrainConfig c = small_config();
-  c.epochs = 1;
+  le::TrainConfig c = small_config(1);
   c.batch_size = std::int64_t{1} << 40;  // allocated for the 320 images, not for this
-  le::Trainer trainer(*backend, train, test, c);
+  le::Trainer trainer(*backend, data.train, data.test, c);
   const le::TrainSummary s = trainer.run();
   EXPECT_EQ(trainer.state().step, 1);
   EXPECT_EQ(s.epochs.at(0).images, 320);
 }
 
 TEST(EngineCpu, ADivergingLossStopsTrainingNamingEpochAndStep) {
-  const le::MnistSplit train = lenet::test::synthetic_mnist(640, 1);
-  const le::MnistSplit test = lenet::test::synthetic_mnist(100, 2);
+  const SyntheticData data = synthetic_data(640);
   auto backend = le::make_cpu_backend(1);
   le::TrainConfig c = small_config();
   c.sgd = {1e6, 0.9, 0.0};
-  le::Trainer trainer(*backend, train, test, c);
+  le::Trainer trainer(*backend, data.train, data.test, c);
   try {
     trainer.run();
     FAIL() << "training with lr 1e6 did not diverge";

@@ -1,12 +1,9 @@
 // The MNIST reader on small IDX files the tests write, raw and gzip-compressed: every defect
 // is one DataError that names the file and the defect.
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <random>
@@ -17,15 +14,13 @@
 
 #include <lenet/engine/mnist.h>
 
+#include "support/scoped_env.h"
+#include "support/temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-using lenet::engine::DataError;
-using lenet::engine::load_mnist;
-using lenet::engine::MnistData;
-using lenet::engine::MnistSplit;
-using lenet::engine::read_mnist_split;
-using lenet::engine::resolve_mnist_dir;
+using namespace lenet::engine;
 using Bytes = std::vector<std::uint8_t>;
 
 void put_be32(Bytes& b, std::uint32_t v) {
@@ -93,31 +88,15 @@ void expect_data_error(const std::function<void()>& f, std::initializer_list<std
 
 class MnistReader : public ::testing::Test {
  protected:
-  void SetUp() override {
-    // Under the build tree, one folder per test and process: ctest runs tests in parallel, and
-    // two build trees may run the same test at once.
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(LENET_TEST_TMP_DIR) / (std::string(info->name()) + "." + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  // Writes a file into the test's own directory and returns its path.
+  std::string write(const std::string& name, const Bytes& bytes) { return tmp_.write(name, bytes); }
 
-  std::string write(const std::string& name, const Bytes& bytes) {
-    const fs::path path = dir_ / name;
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    EXPECT_TRUE(out.good()) << path;
-    return path.string();
-  }
+  const lenet::test::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 
   // A valid split: 3 images, 3 labels.
   const Bytes good_images_ = images_file(3);
   const Bytes good_labels_ = labels_file({0, 9, 4});
-  fs::path dir_;
 };
 
 void expect_split(const MnistSplit& s, const Bytes& images, const Bytes& labels) {
@@ -364,17 +343,14 @@ TEST_F(MnistReader, OversizedFileIsRefusedBeforeReading) {
 }
 
 TEST(MnistDir, FlagThenEnvironmentThenDefault) {
-  const char* saved = std::getenv("MNIST_DIR");
-  const std::string saved_value = saved ? saved : "";
-  setenv("MNIST_DIR", "/env/mnist", 1);
+  const lenet::test::ScopedEnv env("MNIST_DIR", "/env/mnist");
   EXPECT_EQ(resolve_mnist_dir("/flag/mnist"), "/flag/mnist");
   EXPECT_EQ(resolve_mnist_dir(""), "/env/mnist");
-  setenv("MNIST_DIR", "", 1);
+  env.set("");
   EXPECT_EQ(resolve_mnist_dir(""), "data/mnist");
-  unsetenv("MNIST_DIR");
+  env.set(nullptr);
   EXPECT_EQ(resolve_mnist_dir(""), "data/mnist");
   EXPECT_EQ(resolve_mnist_dir("x"), "x");
-  if (saved) setenv("MNIST_DIR", saved_value.c_str(), 1);
 }
 
 }  // namespace

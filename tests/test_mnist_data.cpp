@@ -1,6 +1,5 @@
 // The MNIST reader on the real files in $MNIST_DIR (label mnist): counts, shapes and a few
 // facts every copy of the dataset has. Without MNIST_DIR every test skips.
-#include <unistd.h>
 #include <zlib.h>
 
 #include <array>
@@ -16,13 +15,12 @@
 
 #include <lenet/engine/mnist.h>
 
+#include "support/temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-using lenet::engine::load_mnist;
-using lenet::engine::MnistData;
-using lenet::engine::MnistSplit;
-using lenet::engine::read_mnist_split;
+using namespace lenet::engine;
 
 std::string mnist_dir() {
   const char* dir = std::getenv("MNIST_DIR");
@@ -93,9 +91,8 @@ TEST(MnistData, RawAndGzipCopiesReadTheSame) {
   LENET_REQUIRE_MNIST_DIR();
   const fs::path gz = fs::path(mnist_dir()) / "t10k-labels-idx1-ubyte.gz";
   if (!fs::exists(gz)) GTEST_SKIP() << gz << " is not there (MNIST_DIR holds raw files)";
-  const fs::path dir = fs::path(LENET_TEST_TMP_DIR) / ("mnist_raw." + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const fs::path raw = dir / "t10k-labels-idx1-ubyte";
+  const lenet::test::TempDir dir;
+  const fs::path raw = dir.file("t10k-labels-idx1-ubyte");
   {
     gzFile in = gzopen(gz.c_str(), "rb");
     ASSERT_NE(in, nullptr);
@@ -111,7 +108,6 @@ TEST(MnistData, RawAndGzipCopiesReadTheSame) {
   const MnistSplit from_raw = read_mnist_split(images.string(), raw.string());
   const MnistSplit from_gz = read_mnist_split(images.string(), gz.string());
   EXPECT_EQ(fs::file_size(raw), 10008u);  // 8 header bytes and 10000 labels
-  fs::remove_all(dir);
   EXPECT_EQ(from_raw.labels, from_gz.labels);
   EXPECT_EQ(from_raw.count, 10000);
 }

@@ -21,45 +21,15 @@
 
 #include <lenet/engine/safetensors.h>
 
+#include "support/temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-using lenet::engine::CheckpointError;
-using lenet::engine::load_safetensors;
-using lenet::engine::NamedTensor;
-using lenet::engine::SafetensorsFile;
-using lenet::engine::save_safetensors;
-
-// A fresh directory per test, removed afterwards (whatever permissions a test left on it).
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = fs::path(::testing::TempDir()) / "lenet_safetensors_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
+using namespace lenet::engine;
+using lenet::test::read_file;
+using lenet::test::TempDir;
+using lenet::test::write_file;
 
 std::string u64_le(std::uint64_t v) {
   std::string out;
@@ -179,7 +149,7 @@ TEST(SafetensorsFile, EmptyFileRoundTrips) {
   TempDir dir;
   const std::string path = dir.file("empty.safetensors");
   save_safetensors(path, SafetensorsFile{});
-  EXPECT_EQ(read_bytes(path), st_bytes("{}      "));
+  EXPECT_EQ(read_file(path), st_bytes("{}      "));
   const SafetensorsFile loaded = load_safetensors(path);
   EXPECT_TRUE(loaded.tensors.empty());
   EXPECT_TRUE(loaded.metadata.empty());
@@ -201,7 +171,7 @@ TEST(SafetensorsSave, WritesTheBytesTheSpecDescribes) {
   header.append((8 - header.size() % 8) % 8, ' ');
   const std::string data = std::string("\x00\x00\x80\x3f", 4) + std::string("\x00\x00\x20\xc0", 4) +
                            std::string("\x00\x00\x00\x3f", 4);
-  EXPECT_EQ(read_bytes(path), st_bytes(header, data));
+  EXPECT_EQ(read_file(path), st_bytes(header, data));
 }
 
 TEST(SafetensorsSave, PadsTheHeaderToAMultipleOfEightBytes) {
@@ -211,7 +181,7 @@ TEST(SafetensorsSave, PadsTheHeaderToAMultipleOfEightBytes) {
     SafetensorsFile file;
     file.tensors.push_back({std::string(static_cast<std::size_t>(len), 'n'), {1}, {1.0f}});
     save_safetensors(path, file);
-    const std::string bytes = read_bytes(path);
+    const std::string bytes = read_file(path);
     std::uint64_t n = 0;
     for (std::size_t i = 8; i-- > 0;) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
     EXPECT_EQ(n % 8, 0u) << "name length " << len;
@@ -237,14 +207,14 @@ TEST(SafetensorsSave, ReplacesAnExistingFileCompletely) {
   EXPECT_LT(fs::file_size(path), big_size);
   const std::string fresh = dir.file("fresh.safetensors");
   save_safetensors(fresh, small);
-  EXPECT_EQ(read_bytes(path), read_bytes(fresh));  // nothing of the old file is left
+  EXPECT_EQ(read_file(path), read_file(fresh));  // nothing of the old file is left
   EXPECT_FALSE(exists(path + ".tmp"));
 }
 
 TEST(SafetensorsSave, ReplacesALeftoverTemporaryFile) {
   TempDir dir;
   const std::string path = dir.file("ckpt.safetensors");
-  write_bytes(path + ".tmp", std::string(10000, 'x'));  // as a killed save would leave it
+  write_file(path + ".tmp", std::string(10000, 'x'));  // as a killed save would leave it
   const SafetensorsFile file = sample_file();
   save_safetensors(path, file);
   expect_same(load_safetensors(path), file);
@@ -314,16 +284,16 @@ TEST(SafetensorsSave, UncreatableTemporaryLeavesTheOldCheckpointIntact) {
   TempDir dir;
   const std::string path = dir.file("ckpt.safetensors");
   save_safetensors(path, good_checkpoint());
-  const std::string before = read_bytes(path);
+  const std::string before = read_file(path);
   fs::create_directory(path + ".tmp");
-  write_bytes(path + ".tmp/keep", "x");
+  write_file(path + ".tmp/keep", "x");
 
   const std::string msg = message_of([&] { save_safetensors(path, new_checkpoint()); });
   EXPECT_NE(msg.find(path + ": cannot create temporary file " + path + ".tmp"), std::string::npos)
       << msg;
-  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(read_file(path), before);
   expect_same(load_safetensors(path), good_checkpoint());
-  EXPECT_EQ(read_bytes(path + ".tmp/keep"), "x");  // not ours: left alone
+  EXPECT_EQ(read_file(path + ".tmp/keep"), "x");  // not ours: left alone
 }
 
 TEST(SafetensorsSave, ReadOnlyDirectoryLeavesTheOldCheckpointIntact) {
@@ -331,12 +301,12 @@ TEST(SafetensorsSave, ReadOnlyDirectoryLeavesTheOldCheckpointIntact) {
   TempDir dir;
   const std::string path = dir.file("ckpt.safetensors");
   save_safetensors(path, good_checkpoint());
-  const std::string before = read_bytes(path);
+  const std::string before = read_file(path);
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec);
 
   const std::string msg = message_of([&] { save_safetensors(path, new_checkpoint()); });
   EXPECT_NE(msg.find("Permission denied"), std::string::npos) << msg;
-  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(read_file(path), before);
   expect_same(load_safetensors(path), good_checkpoint());
 }
 
@@ -345,11 +315,11 @@ TEST(SafetensorsSave, FailedRenameRemovesTheTemporary) {
   TempDir dir;
   const std::string path = dir.file("ckpt.safetensors");
   fs::create_directory(path);
-  write_bytes(path + "/keep", "x");
+  write_file(path + "/keep", "x");
   const std::string msg = message_of([&] { save_safetensors(path, good_checkpoint()); });
   EXPECT_NE(msg.find("cannot rename " + path + ".tmp over it"), std::string::npos) << msg;
   EXPECT_FALSE(exists(path + ".tmp"));
-  EXPECT_EQ(read_bytes(path + "/keep"), "x");
+  EXPECT_EQ(read_file(path + "/keep"), "x");
 }
 
 // The disk is "full": the process may not write files larger than a limit. SIGXFSZ would kill
@@ -380,7 +350,7 @@ TEST(SafetensorsSave, FullDiskLeavesTheOldCheckpointIntactAndNoTemporary) {
   TempDir dir;
   const std::string path = dir.file("ckpt.safetensors");
   save_safetensors(path, good_checkpoint());
-  const std::string before = read_bytes(path);
+  const std::string before = read_file(path);
 
   std::string msg;
   {
@@ -391,7 +361,7 @@ TEST(SafetensorsSave, FullDiskLeavesTheOldCheckpointIntactAndNoTemporary) {
       << msg;
   EXPECT_NE(msg.find(std::strerror(EFBIG)), std::string::npos) << msg;
   EXPECT_FALSE(exists(path + ".tmp"));
-  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(read_file(path), before);
   expect_same(load_safetensors(path), good_checkpoint());
 
   save_safetensors(path, new_checkpoint());  // the limit is gone again
@@ -413,7 +383,7 @@ TEST(SafetensorsLoad, ReadsAFileAssembledFromTheSpec) {
   ASSERT_NE(header.size() % 8, 0u);
   const std::string data = std::string("\x00\x00\x80\x3f", 4) + std::string("\x00\x00\x20\xc0", 4) +
                            std::string("\x00\x00\x00\x3f", 4) + std::string("\x00\x00\x40\x40", 4);
-  write_bytes(path, st_bytes(header, data));
+  write_file(path, st_bytes(header, data));
 
   const SafetensorsFile file = load_safetensors(path);
   ASSERT_EQ(file.tensors.size(), 4u);
@@ -588,7 +558,7 @@ class SafetensorsLoadHostile : public ::testing::TestWithParam<HostileCase> {};
 TEST_P(SafetensorsLoadHostile, ThrowsCheckpointErrorNamingTheFileAndTheDefect) {
   TempDir dir;
   const std::string path = dir.file("hostile.safetensors");
-  write_bytes(path, GetParam().bytes);
+  write_file(path, GetParam().bytes);
   const std::string msg = load_error(path);
   EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
   EXPECT_NE(msg.find(GetParam().expected), std::string::npos)

@@ -1,11 +1,6 @@
 // train_mnist as a user runs it: flags, exit codes, output lines, metrics and checkpoints, on
 // small IDX files the test writes.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
 #include <cstdint>
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -17,6 +12,7 @@
 
 #include "support/run.h"
 #include "support/synthetic_mnist.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -28,10 +24,9 @@ Result run(const std::string& args) {
                                   lenet::test::Stderr::kMerged);
 }
 
+// v as IDX files store it: big-endian.
 void put_u32(std::ofstream& out, std::uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-  out.write(reinterpret_cast<const char*>(b), 4);
+  for (int shift = 24; shift >= 0; shift -= 8) out.put(static_cast<char>((v >> shift) & 0xff));
 }
 
 void write_idx(const std::string& dir, const char* images_name, const char* labels_name,
@@ -49,21 +44,31 @@ void write_idx(const std::string& dir, const char* images_name, const char* labe
   for (std::int32_t l : split.labels) labels.put(static_cast<char>(l));
 }
 
+// The metrics file train_mnist writes with --metrics.
+nlohmann::json read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
 class TrainMnistApp : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // One directory per process: ctest runs these tests as parallel processes.
-    dir_ = new std::string(::testing::TempDir() + "lenet_app_data." + std::to_string(getpid()));
-    std::system(("mkdir -p " + *dir_).c_str());
+    // The test process's own directory: ctest runs these tests as parallel processes.
+    dir_ = new std::string(lenet::test::process_temp_dir().path().string());
     write_idx(*dir_, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               lenet::test::synthetic_mnist(640, 1));
     write_idx(*dir_, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
               lenet::test::synthetic_mnist(200, 2));
   }
-  static void TearDownTestSuite() {
-    std::system(("rm -rf " + *dir_).c_str());
-    delete dir_;
+  static void TearDownTestSuite() { delete dir_; }
+
+  // The flags of a short run: one epoch over the first `train_images` training images in batches
+  // of 50, then 50 test images, on `device` with 2 threads.
+  static std::string one_short_epoch(const std::string& device, int train_images) {
+    return "--data " + *dir_ + " --device " + device + " --threads 2 --epochs 1 --limit-train " +
+           std::to_string(train_images) + " --batch-size 50 --limit-test 50 ";
   }
+
   static std::string* dir_;
 };
 std::string* TrainMnistApp::dir_ = nullptr;
@@ -84,8 +89,7 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
   EXPECT_NE(r.out.find("Accuracy of the network on the 200 test images: "), std::string::npos)
       << r.out;
 
-  std::ifstream in(metrics);
-  const nlohmann::json m = nlohmann::json::parse(in);
+  const nlohmann::json m = read_metrics(metrics);
   EXPECT_EQ(m.at("backend"), "cpu");
   EXPECT_EQ(m.at("self_check").at("ops"), 13);
   EXPECT_EQ(m.at("recipe").at("batch_size"), 64);
@@ -96,7 +100,8 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
   EXPECT_NE(lenet::engine::load_safetensors(ckpt).find("fc3.weight"), nullptr);
 
   // --resume of the finished run trains nothing more and reports the same accuracy.
-  const Result again = run("--data " + *dir_ + " --device cpu --epochs 2 --lr 0.02 --resume " + ckpt);
+  const Result again =
+      run("--data " + *dir_ + " --device cpu --epochs 2 --lr 0.02 --resume " + ckpt);
   ASSERT_EQ(again.status, 0) << again.out;
   EXPECT_NE(again.out.find("resumed from"), std::string::npos) << again.out;
 }
@@ -105,9 +110,8 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheSeedsLines) {
 // few hundred images (the simulator runs every CUDA thread as a fiber: seconds, not less).
 TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
   const std::string metrics = *dir_ + "/sim_metrics.json";
-  const Result r = run("--data " + *dir_ + " --device sim --threads 2 --epochs 1 " +
-                       "--limit-train 200 --batch-size 50 --limit-test 50 --lr 0.05 " +
-                       "--log-every 2 --metrics " + metrics);
+  const Result r =
+      run(one_short_epoch("sim", 200) + "--lr 0.05 --log-every 2 --metrics " + metrics);
   ASSERT_EQ(r.status, 0) << r.out;
   const std::string::size_type backend = r.out.find(
       "train_mnist: backend sim on CUDA kernels in the CPU simulator, 2 threads\n");
@@ -126,8 +130,7 @@ TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
   EXPECT_NE(r.out.find("Accuracy of the network on the 50 test images: "), std::string::npos)
       << r.out;
 
-  std::ifstream in(metrics);
-  const nlohmann::json m = nlohmann::json::parse(in);
+  const nlohmann::json m = read_metrics(metrics);
   EXPECT_EQ(m.at("backend"), "sim");
   EXPECT_EQ(m.at("self_check").at("ops"), 13);
   EXPECT_LE(m.at("self_check").at("worst_fraction_of_tolerance").get<double>(), 1.0);
@@ -135,15 +138,12 @@ TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
 
 TEST_F(TrainMnistApp, NoSelfCheckSkipsTheCheck) {
   const std::string metrics = *dir_ + "/unchecked_metrics.json";
-  const Result r = run("--data " + *dir_ + " --device cpu --threads 2 --epochs 1 " +
-                       "--limit-train 50 --batch-size 50 --limit-test 50 --no-self-check " +
-                       "--metrics " + metrics);
+  const Result r = run(one_short_epoch("cpu", 50) + "--no-self-check --metrics " + metrics);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("self-check"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Accuracy of the network on the 50 test images: "), std::string::npos)
       << r.out;
-  std::ifstream in(metrics);
-  EXPECT_TRUE(nlohmann::json::parse(in).at("self_check").is_null());
+  EXPECT_TRUE(read_metrics(metrics).at("self_check").is_null());
 }
 
 TEST_F(TrainMnistApp, BadFlagsExitWith2AndSayWhy) {

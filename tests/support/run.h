@@ -3,15 +3,12 @@
 #pragma once
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 
-#include <gtest/gtest.h>
+#include "support/temp_dir.h"
 
 namespace lenet::test {
 
@@ -25,8 +22,7 @@ enum class Stderr { kSeparate, kMerged };
 
 // command is a shell command line (program, arguments, environment assignments in front).
 inline CommandResult run_command(const std::string& command, Stderr stderr_mode) {
-  const std::string err_path =
-      ::testing::TempDir() + "lenet_command_stderr." + std::to_string(getpid());
+  const std::string err_path = process_temp_dir().file("command_stderr");
   const std::string line =
       command + (stderr_mode == Stderr::kMerged ? " 2>&1" : " 2>" + err_path);
   CommandResult r;
@@ -38,8 +34,7 @@ inline CommandResult run_command(const std::string& command, Stderr stderr_mode)
   const int status = pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (stderr_mode == Stderr::kSeparate) {
-    std::ifstream in(err_path);
-    r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    r.err = read_file(err_path);
     std::remove(err_path.c_str());
   }
   return r;
