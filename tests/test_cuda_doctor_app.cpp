@@ -1,20 +1,13 @@
 // cuda_doctor as a user runs it: listings and verdicts in text and JSON, a bad file among good
 // ones, bad flags, hypothetical GPUs against this build, and the environment variables.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/fatbin_builders.h"
 #include "support/run.h"
-#include "test_introspect_builders.h"
 
 namespace {
 
@@ -53,10 +46,7 @@ std::string good_fatbin() {
   ptx.arch = 120;
   ptx.major = 9;
   ptx.minor = 0;
-  const Bytes text = bytes_of(ptx_text("sm_120", {"_Z1kPf"}));
-  ptx.flags |= kFlagZstd;
-  ptx.payload = zstd_compress(text);
-  ptx.uncompressed_size = text.size();
+  ptx = compressed(ptx, kFlagZstd, bytes_of(ptx_text("sm_120", {"_Z1kPf"})));
   return write_temp_file("doctor_good.fatbin",
                          make_container({make_entry(cubin), make_entry(ptx)}));
 }

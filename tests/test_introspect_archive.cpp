@@ -6,18 +6,16 @@
 #include <lenet/introspect/archive.h>
 #include <lenet/introspect/fatbin.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 
 using namespace lenet::introspect;
 using namespace lenet::introspect::synth;
 
+// A host object holding one container: an sm_<sm> cubin with `kernel`.
 Bytes object_with_kernel(unsigned sm, const std::string& kernel) {
-  EntrySpec e;
-  e.arch = sm;
-  e.payload = make_cubin(sm, {{kernel}});
-  return make_host_object({make_container({make_entry(e)})}, {1}).file;
+  return make_host_object({cubin_container(sm, kernel)}, {1}).file;
 }
 
 TEST(ArchiveReader, GnuArchiveWithSymbolTableAndLongNames) {

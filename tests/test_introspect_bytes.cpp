@@ -8,7 +8,7 @@
 
 #include <lenet/introspect/bytes.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 

@@ -8,19 +8,12 @@
 #include <lenet/introspect/elf.h>
 #include <lenet/introspect/fatbin.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 
 using namespace lenet::introspect;
 using namespace lenet::introspect::synth;
-
-Bytes small_container(unsigned sm, const std::string& kernel) {
-  EntrySpec e;
-  e.arch = sm;
-  e.payload = make_cubin(sm, {{kernel}});
-  return make_container({make_entry(e)});
-}
 
 TEST(ElfReader, ReadsHeaderSectionsAndSymbols) {
   ElfBuilder b(kElfTypeRelocatable, kMachineX86_64);
@@ -224,7 +217,7 @@ TEST(HostElfFatbin, RolesOfAnObjectComeFromItsRelocations) {
   // nvcc's order in an executable: the device-link container first, then compilation units;
   // here the wrappers list them in the other order, so the match must go by offset.
   const HostFatbin obj = make_host_object(
-      {small_container(75, "a"), small_container(75, "b"), small_container(75, "c")}, {1, 2});
+      {cubin_container(75, "a"), cubin_container(75, "b"), cubin_container(75, "c")}, {1, 2});
   const FileInfo info = inspect_bytes(span(obj.file), "x.o");
   EXPECT_EQ(info.kind, FileKind::kHostElf);
   ASSERT_EQ(info.containers.size(), 3u) << to_string(info);
@@ -240,18 +233,18 @@ TEST(HostElfFatbin, RolesOfAnObjectComeFromItsRelocations) {
 
 TEST(HostElfFatbin, RolesOfAnExecutableComeFromAddresses) {
   const HostFatbin exe =
-      make_host_executable({small_container(80, "link"), small_container(80, "unit")}, {2, 1});
+      make_host_executable({cubin_container(80, "link"), cubin_container(80, "unit")}, {2, 1});
   const FileInfo info = inspect_bytes(span(exe.file), "app");
   ASSERT_EQ(info.containers.size(), 2u);
   EXPECT_EQ(info.containers[0].role, ContainerRole::kDeviceLink);
   EXPECT_EQ(info.containers[1].role, ContainerRole::kCompilationUnit);
-  const HostFatbin stripped = make_host_executable({small_container(80, "k")}, {});
+  const HostFatbin stripped = make_host_executable({cubin_container(80, "k")}, {});
   EXPECT_EQ(inspect_bytes(span(stripped.file), "lib.so").containers.at(0).role,
             ContainerRole::kUnknown);
 }
 
 TEST(HostElfFatbin, RelocatableDeviceCodeSection) {
-  const HostFatbin obj = make_host_object({small_container(90, "k")}, {1}, "__nv_relfatbin");
+  const HostFatbin obj = make_host_object({cubin_container(90, "k")}, {1}, "__nv_relfatbin");
   const FileInfo info = inspect_bytes(span(obj.file), "rdc.o");
   ASSERT_EQ(info.containers.size(), 1u);
   EXPECT_EQ(info.containers[0].section, "__nv_relfatbin");
@@ -260,7 +253,7 @@ TEST(HostElfFatbin, RelocatableDeviceCodeSection) {
 
 TEST(HostElfFatbin, ContainerAndEntryOffsetsAreFileOffsets) {
   const HostFatbin obj =
-      make_host_object({small_container(75, "a"), small_container(86, "b")}, {1, 1});
+      make_host_object({cubin_container(75, "a"), cubin_container(86, "b")}, {1, 1});
   const FileInfo info = inspect_bytes(span(obj.file), "x.o");
   const ElfFile elf(span(obj.file));
   const std::uint64_t section = elf.find_section(".nv_fatbin")->offset;
@@ -272,7 +265,7 @@ TEST(HostElfFatbin, ContainerAndEntryOffsetsAreFileOffsets) {
 }
 
 TEST(HostElfFatbin, BadWrappers) {
-  HostFatbin obj = make_host_object({small_container(75, "a")}, {1});
+  HostFatbin obj = make_host_object({cubin_container(75, "a")}, {1});
   const ElfFile elf(span(obj.file));
   const std::uint64_t segment = elf.find_section(".nvFatBinSegment")->offset;
   put_u32(obj.file, segment, 0x466243b2);
@@ -286,7 +279,7 @@ TEST(HostElfFatbin, BadWrappers) {
 }
 
 TEST(HostElfFatbin, ErrorsNameTheSection) {
-  Bytes container = small_container(75, "a");
+  Bytes container = cubin_container(75, "a");
   put_u16(container, 4, 2);  // container version 2
   const HostFatbin obj = make_host_object({container}, {1});
   expect_format_error([&] { inspect_bytes(span(obj.file), "x.o"); },

@@ -7,7 +7,7 @@
 
 #include <lenet/introspect/fatbin.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 
@@ -39,6 +39,11 @@ std::vector<FatbinContainer> parse(const Bytes& b, bool decode = true) {
   ReadOptions options;
   options.decode_payloads = decode;
   return parse_fatbin(span(b), options);
+}
+
+// Expects reading a container of the one entry e to fail with a message that mentions part.
+void expect_entry_error(const EntrySpec& e, const std::string& part) {
+  expect_format_error([&] { parse(make_container({make_entry(e)})); }, part);
 }
 
 TEST(FatbinReader, ReadsEveryEntryHeaderField) {
@@ -129,15 +134,14 @@ TEST(FatbinReader, LongerHeadersWithOptionsAreSkipped) {
   EXPECT_EQ(cs[0].entries[0].cubin->kernels.at(0).mangled, "k");
 }
 
+// The one entry of a file of one container.
+FatbinEntry only_entry(const Bytes& file) { return parse(file).at(0).entries.at(0); }
+
 TEST(FatbinReader, DecodesLz4Payloads) {
   const Bytes text = bytes_of(ptx_text("sm_75", {"lz4_kernel", "other_kernel"}));
-  EntrySpec e = ptx_entry(75, {});
-  e.flags |= kFlagLz4;
-  e.payload = lz4_compress(text);
-  e.uncompressed_size = text.size();
+  const EntrySpec e = compressed(ptx_entry(75, {}), kFlagLz4, text);
   const Bytes file = make_container({make_entry(e)});
-  const auto cs = parse(file);
-  const FatbinEntry& entry = cs.at(0).entries.at(0);
+  const FatbinEntry entry = only_entry(file);
   EXPECT_EQ(entry.compression, Compression::kLz4);
   EXPECT_EQ(entry.stored_size, e.payload.size());
   EXPECT_EQ(entry.uncompressed_size, text.size());
@@ -149,13 +153,9 @@ TEST(FatbinReader, DecodesLz4Payloads) {
 
 TEST(FatbinReader, DecodesZstdPayloads) {
   const Bytes cubin = make_cubin(89, {{"_Z4zstdv"}, {"_Z6helperv", false}});
-  EntrySpec e = cubin_entry(89, {});
-  e.flags |= kFlagZstd;
-  e.payload = zstd_compress(cubin);
-  e.uncompressed_size = cubin.size();
+  const EntrySpec e = compressed(cubin_entry(89, {}), kFlagZstd, cubin);
   const Bytes file = make_container({make_entry(e)});
-  const auto cs = parse(file);
-  const FatbinEntry& entry = cs.at(0).entries.at(0);
+  const FatbinEntry entry = only_entry(file);
   EXPECT_EQ(entry.compression, Compression::kZstd);
   ASSERT_TRUE(entry.cubin);
   ASSERT_EQ(entry.cubin->kernels.size(), 1u);  // the device function is not a kernel
@@ -186,7 +186,7 @@ TEST(FatbinReader, WithoutDecodingOnlyHeadersAreRead) {
   const auto cs = parse(make_container({make_entry(e)}), /*decode=*/false);
   EXPECT_EQ(cs.at(0).entries.at(0).arch, "sm_86");
   EXPECT_FALSE(cs[0].entries[0].cubin);
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "not an ELF file");
+  expect_entry_error(e, "not an ELF file");
 }
 
 TEST(FatbinReader, TruncatedContainerHeader) {
@@ -215,97 +215,85 @@ TEST(FatbinReader, TruncatedEntryHeader) {
 TEST(FatbinReader, EntryHeaderSmallerThanItsFields) {
   EntrySpec e = cubin_entry(75, {});
   e.header_size = 32;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); },
-                      "entry header size 32 is smaller than the 64 bytes");
+  expect_entry_error(e, "entry header size 32 is smaller than the 64 bytes");
 }
 
 TEST(FatbinReader, ZeroSizeEntryWouldLoopForever) {
   EntrySpec e;
   e.header_size = 0;
   e.padded_size = 0;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); },
-                      "entry header size 0 is smaller");
+  expect_entry_error(e, "entry header size 0 is smaller");
 }
 
 TEST(FatbinReader, EntryHeaderBeyondTheContainer) {
   EntrySpec e = cubin_entry(75, {});
   e.header_size = 0xffffffff;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); },
-                      "entry header at offset 0x0");
+  expect_entry_error(e, "entry header at offset 0x0");
 }
 
 TEST(FatbinReader, PayloadSizeBeyondTheContainer) {
   EntrySpec e = cubin_entry(75, {});
   e.padded_size = e.payload.size() + 4096;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); },
-                      "entry payload at offset 0x40");
+  expect_entry_error(e, "entry payload at offset 0x40");
   e.padded_size = kMax;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "entry payload");
+  expect_entry_error(e, "entry payload");
 }
 
 TEST(FatbinReader, AbsurdUncompressedSize) {
   EntrySpec e = cubin_entry(75, {});
-  e.flags |= kFlagZstd;
-  e.payload = zstd_compress(e.payload);
+  e = compressed(e, kFlagZstd, e.payload);
   e.uncompressed_size = kMaxPayloadSize + 1;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "is absurd");
+  expect_entry_error(e, "is absurd");
   e.uncompressed_size = 0;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "is absurd");
+  expect_entry_error(e, "is absurd");
   EXPECT_THROW(decompress(span(e.payload), Compression::kZstd, kMaxPayloadSize + 1), FormatError);
 }
 
 TEST(FatbinReader, CompressedSizeLargerThanThePayload) {
   EntrySpec e = ptx_entry(75, {});
-  e.flags |= kFlagZstd;
-  e.uncompressed_size = e.payload.size();
-  e.payload = zstd_compress(e.payload);
+  e = compressed(e, kFlagZstd, e.payload);
   e.compressed_size = static_cast<std::uint32_t>(e.payload.size() + 64);
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "compressed size");
+  expect_entry_error(e, "compressed size");
 }
 
 TEST(FatbinReader, ContradictoryFlags) {
   EntrySpec both = ptx_entry(75, {});
   both.flags |= kFlagLz4 | kFlagZstd;
-  expect_format_error([&] { parse(make_container({make_entry(both)})); }, "both LZ4 and ZSTD");
+  expect_entry_error(both, "both LZ4 and ZSTD");
   EntrySpec af = cubin_entry(100, {});
   af.flags |= kFlagArchA | kFlagArchF;
-  expect_format_error([&] { parse(make_container({make_entry(af)})); }, "both an 'a' and an 'f'");
+  expect_entry_error(af, "both an 'a' and an 'f'");
 }
 
 TEST(FatbinReader, CorruptOrMisdeclaredLz4Block) {
   const Bytes text = bytes_of(ptx_text("sm_75", {"k"}));
-  EntrySpec e = ptx_entry(75, {});
-  e.flags |= kFlagLz4;
-  e.payload = lz4_compress(text);
+  EntrySpec e = compressed(ptx_entry(75, {}), kFlagLz4, text);
   e.uncompressed_size = text.size() + 1;  // one byte more than the block holds
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "LZ4");
+  expect_entry_error(e, "LZ4");
   e.payload = Bytes(32, 0xf0);  // literal lengths running past the end
   e.uncompressed_size = text.size();
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "corrupt LZ4 block");
+  expect_entry_error(e, "corrupt LZ4 block");
   e.uncompressed_size = 1 << 20;  // 32 bytes of LZ4 cannot hold 1 MiB
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "cannot hold");
+  expect_entry_error(e, "cannot hold");
 }
 
 TEST(FatbinReader, CorruptOrMisdeclaredZstdFrame) {
   const Bytes cubin = make_cubin(75, {{"k"}});
-  EntrySpec e = cubin_entry(75, {});
-  e.flags |= kFlagZstd;
-  e.payload = zstd_compress(cubin);
+  EntrySpec e = compressed(cubin_entry(75, {}), kFlagZstd, cubin);
   e.uncompressed_size = cubin.size() + 8;
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "ZSTD frame holds");
+  expect_entry_error(e, "ZSTD frame holds");
   e.uncompressed_size = cubin.size();
   e.payload = Bytes(32, 0x11);
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "not a ZSTD frame");
+  expect_entry_error(e, "not a ZSTD frame");
   e.payload = zstd_compress(cubin);
   e.payload.resize(e.payload.size() - 6);  // truncated frame
-  expect_format_error([&] { parse(make_container({make_entry(e)})); }, "corrupt ZSTD frame");
+  expect_entry_error(e, "corrupt ZSTD frame");
 }
 
 TEST(FatbinReader, CubinWhoseElfDisagreesWithTheEntry) {
   EntrySpec e = cubin_entry(86, {});
   e.payload = make_cubin(75, {});
-  expect_format_error([&] { parse(make_container({make_entry(e)})); },
-                      "the cubin's ELF header says sm_75 but the entry header says sm_86");
+  expect_entry_error(e, "the cubin's ELF header says sm_75 but the entry header says sm_86");
 }
 
 TEST(FatbinReader, ErrorsNameTheFileTheContainerAndTheEntry) {

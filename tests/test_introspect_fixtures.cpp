@@ -4,8 +4,6 @@
 // has no fixtures and these tests skip; the synthetic files of the other introspect tests
 // still run.
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +15,7 @@
 #include <lenet/introspect/fatbin.h>
 #include <lenet/introspect/selection.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 
@@ -30,17 +28,21 @@ constexpr const char* kFixtureDir = LENET_FIXTURE_DIR;
 constexpr const char* kFixtureDir = nullptr;
 #endif
 
-#define SKIP_WITHOUT_FIXTURES()                                                             \
-  if (kFixtureDir == nullptr) {                                                             \
-    GTEST_SKIP() << "this build has no CUDA compiler, so the nvcc fixtures were not built"; \
+// Every test reads fixtures: without them it skips.
+class NvccFixtures : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (kFixtureDir == nullptr) {
+      GTEST_SKIP() << "this build has no CUDA compiler, so the nvcc fixtures were not built";
+    }
   }
+};
+class NvccFixtureVerdicts : public NvccFixtures {};
+class NvccFixtureRobustness : public NvccFixtures {};
 
 std::string fixture(const std::string& name) { return std::string(kFixtureDir) + "/" + name; }
 
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+Bytes read_bytes(const std::string& path) { return lenet::test::read_file<Bytes>(path); }
 
 FileInfo headers_only(const std::string& path) {
   ReadOptions options;
@@ -68,15 +70,21 @@ std::vector<std::string> kernel_names(const FatbinEntry& e) {
 
 const std::vector<std::string> kBothKernels = {"fill_kernel", "scale_kernel(float*, float, int)"};
 
+// Where a container sits, what it is for, and its entries (as listing() writes them).
+void expect_container(const FatbinContainer& c, const std::string& section, ContainerRole role,
+                      const std::string& entries) {
+  EXPECT_EQ(c.section, section) << to_string(c);
+  EXPECT_EQ(c.role, role) << to_string(c);
+  EXPECT_EQ(listing(c), entries) << to_string(c);
+}
+
 // One compilation unit of .nv_fatbin with these entries, each decoded, naming both kernels.
 void expect_object(const std::string& name, const std::string& expected) {
   const FileInfo info = inspect_file(fixture(name));
   EXPECT_EQ(info.kind, FileKind::kHostElf);
   ASSERT_EQ(info.containers.size(), 1u) << to_string(info);
   const FatbinContainer& c = info.containers[0];
-  EXPECT_EQ(c.section, ".nv_fatbin");
-  EXPECT_EQ(c.role, ContainerRole::kCompilationUnit);
-  EXPECT_EQ(listing(c), expected) << to_string(info);
+  expect_container(c, ".nv_fatbin", ContainerRole::kCompilationUnit, expected);
   for (const FatbinEntry& e : c.entries) {
     ASSERT_TRUE(e.cubin || e.ptx) << to_string(e);
     EXPECT_EQ(kernel_names(e), kBothKernels) << to_string(e);
@@ -98,34 +106,28 @@ void expect_object(const std::string& name, const std::string& expected) {
   for (const FatbinEntry& e : fast.containers[0].entries) EXPECT_FALSE(e.cubin || e.ptx);
 }
 
-TEST(NvccFixtures, DefaultFlags) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, DefaultFlags) {
   // nvcc 13.0 defaults to sm_75: the cubin stored as is, the PTX compressed with ZSTD.
   expect_object("default.o", "cubin sm_75 none, ptx compute_75 zstd");
 }
 
-TEST(NvccFixtures, NoCompress) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, NoCompress) {
   expect_object("no_compress.o", "cubin sm_75 none, ptx compute_75 none");
 }
 
-TEST(NvccFixtures, CompressModeSize) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, CompressModeSize) {
   expect_object("compress_size.o", "cubin sm_75 zstd, ptx compute_75 zstd");
 }
 
-TEST(NvccFixtures, CompressModeSpeedCompressAll) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, CompressModeSpeedCompressAll) {
   expect_object("compress_speed_all.o", "cubin sm_75 lz4, ptx compute_75 lz4");
 }
 
-TEST(NvccFixtures, PtxOnly) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, PtxOnly) {
   expect_object("ptx_only.o", "ptx compute_75 zstd");
 }
 
-TEST(NvccFixtures, ArchSpecificSm90a) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, ArchSpecificSm90a) {
   expect_object("sm_90a.o", "ptx compute_90 zstd, cubin sm_90a none, ptx compute_90a zstd");
   const FileInfo info = inspect_file(fixture("sm_90a.o"));
   const FatbinEntry& cubin = info.containers[0].entries[1];
@@ -135,16 +137,14 @@ TEST(NvccFixtures, ArchSpecificSm90a) {
   EXPECT_EQ(info.containers[0].entries[2].ptx->target, "sm_90a");
 }
 
-TEST(NvccFixtures, FamilySm100f) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, FamilySm100f) {
   expect_object("sm_100f.o", "ptx compute_100 zstd, cubin sm_100f none, ptx compute_100f zstd");
   const FileInfo info = inspect_file(fixture("sm_100f.o"));
   EXPECT_NE(info.containers[0].entries[1].flags & kFlagArchF, 0u);
   EXPECT_EQ(info.containers[0].entries[2].ptx->target, "sm_100f");
 }
 
-TEST(NvccFixtures, BareFatbinCubinAndPtx) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, BareFatbinCubinAndPtx) {
   const FileInfo fatbin = inspect_file(fixture("sm_86.fatbin"));
   EXPECT_EQ(fatbin.kind, FileKind::kFatbin);
   ASSERT_EQ(fatbin.containers.size(), 1u);
@@ -165,30 +165,25 @@ TEST(NvccFixtures, BareFatbinCubinAndPtx) {
   EXPECT_EQ(ptx.ptx->entries.size(), 2u);
 }
 
-TEST(NvccFixtures, RdcStaticLibrary) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, RdcStaticLibrary) {
   const FileInfo info = inspect_file(fixture("librdc.a"));
   EXPECT_EQ(info.kind, FileKind::kArchive);
   ASSERT_EQ(info.containers.size(), 1u) << to_string(info);
   const FatbinContainer& c = info.containers[0];
   EXPECT_EQ(c.member, "rdc.o");
-  EXPECT_EQ(c.section, "__nv_relfatbin");
-  EXPECT_EQ(c.role, ContainerRole::kRelocatable);
-  EXPECT_EQ(listing(c), "cubin sm_80 zstd, ptx compute_80 zstd");
+  expect_container(c, "__nv_relfatbin", ContainerRole::kRelocatable,
+                   "cubin sm_80 zstd, ptx compute_80 zstd");
   EXPECT_EQ(kernel_names(c.entries[0]), kBothKernels);
 }
 
-TEST(NvccFixtures, ProgramDeviceLinkedAgainstTheRdcLibrary) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtures, ProgramDeviceLinkedAgainstTheRdcLibrary) {
   const FileInfo info = inspect_file(fixture("rdc_program"));
   EXPECT_EQ(info.kind, FileKind::kHostElf);
   // .nv_fatbin holds only the device-link output, with the kernels; the objects' relocatable
   // images stay behind in __nv_relfatbin, never loaded.
   ASSERT_GE(info.containers.size(), 2u) << to_string(info);
   const FatbinContainer& link = info.containers[0];
-  EXPECT_EQ(link.section, ".nv_fatbin");
-  EXPECT_EQ(link.role, ContainerRole::kDeviceLink);
-  EXPECT_EQ(listing(link), "cubin sm_80 none");
+  expect_container(link, ".nv_fatbin", ContainerRole::kDeviceLink, "cubin sm_80 none");
   // The device link keeps only the kernels the program references.
   EXPECT_EQ(kernel_names(link.entries[0]),
             std::vector<std::string>{"scale_kernel(float*, float, int)"});
@@ -203,109 +198,83 @@ TEST(NvccFixtures, ProgramDeviceLinkedAgainstTheRdcLibrary) {
 
 // --- the selection table on the fixtures ---
 
+// One row of a verdict table: the GPUs (compute capabilities as numbers, 86: 8.6) that all get
+// this choice of this image, or, with "none", no image and this error.
 struct Row {
-  int cc;
+  std::vector<int> gpus;
   std::string choice;  // "cubin", "compatible-cubin", "ptx-jit", "none"
   std::string image;   // empty with "none"
   int error = 0;
 };
 
 void expect_verdicts(const std::string& name, const std::vector<Row>& rows,
-                     std::optional<int> driver = std::nullopt, bool force = false,
-                     bool disable = false) {
+                     const DriverSetup& driver = {}) {
   const FileInfo info = headers_only(fixture(name));
   for (const Row& row : rows) {
-    SelectionQuery q;
-    q.cc = {row.cc / 10, row.cc % 10};
-    q.driver_version = driver;
-    q.jit.force_ptx_jit = force;
-    q.jit.disable_ptx_jit = disable;
-    const FileVerdict v = judge_file(info, q);
-    const std::string where = name + " on sm_" + std::to_string(row.cc);
-    EXPECT_EQ(to_string(v.overall.choice), row.choice) << where << ": " << v.overall.reason;
-    EXPECT_EQ(v.overall.image ? v.overall.image->name() : "", row.image)
-        << where << ": " << v.overall.reason;
-    EXPECT_EQ(v.overall.error, row.error) << where << ": " << v.overall.reason;
+    for (int gpu : row.gpus) {
+      const FileVerdict v = judge_file(info, query(gpu, driver));
+      const std::string where = name + " on sm_" + std::to_string(gpu);
+      EXPECT_EQ(to_string(v.overall.choice), row.choice) << where << ": " << v.overall.reason;
+      EXPECT_EQ(v.overall.image ? v.overall.image->name() : "", row.image)
+          << where << ": " << v.overall.reason;
+      EXPECT_EQ(v.overall.error, row.error) << where << ": " << v.overall.reason;
+    }
   }
 }
 
 constexpr int k209 = kCudaErrorNoKernelImageForDevice;
 
-TEST(NvccFixtureVerdicts, DefaultSm75WithPtx) {
-  SKIP_WITHOUT_FIXTURES();
-  expect_verdicts("default.o", {{75, "cubin", "sm_75"},
-                                {80, "ptx-jit", "compute_75"},
-                                {86, "ptx-jit", "compute_75"},
-                                {87, "ptx-jit", "compute_75"},
-                                {88, "ptx-jit", "compute_75"},
-                                {89, "ptx-jit", "compute_75"},
-                                {90, "ptx-jit", "compute_75"},
-                                {100, "ptx-jit", "compute_75"},
-                                {103, "ptx-jit", "compute_75"},
-                                {110, "ptx-jit", "compute_75"},
-                                {120, "ptx-jit", "compute_75"},
-                                {121, "ptx-jit", "compute_75"},
-                                {130, "ptx-jit", "compute_75"},
-                                {61, "none", "", k209}});
-  expect_verdicts("default.o", {{75, "ptx-jit", "compute_75"}}, std::nullopt, /*force=*/true);
-  expect_verdicts("default.o", {{75, "cubin", "sm_75"}, {86, "none", "", 223}}, std::nullopt, false,
-                  /*disable=*/true);
-  expect_verdicts("default.o", {{75, "cubin", "sm_75"}, {86, "none", "", 222}}, 12080);
+TEST_F(NvccFixtureVerdicts, DefaultSm75WithPtx) {
+  const std::vector<int> later = {80, 86, 87, 88, 89, 90, 100, 103, 110, 120, 121, 130};
+  expect_verdicts("default.o", {{{75}, "cubin", "sm_75"},
+                                {later, "ptx-jit", "compute_75"},
+                                {{61}, "none", "", k209}});
+  expect_verdicts("default.o", {{{75}, "ptx-jit", "compute_75"}}, kForcePtxJit);
+  expect_verdicts("default.o", {{{75}, "cubin", "sm_75"}, {{86}, "none", "", 223}},
+                  kDisablePtxJit);
+  expect_verdicts("default.o", {{{75}, "cubin", "sm_75"}, {{86}, "none", "", 222}},
+                  driver_version(12080));
 }
 
-TEST(NvccFixtureVerdicts, PtxOnly) {
-  SKIP_WITHOUT_FIXTURES();
-  expect_verdicts(
-      "ptx_only.o",
-      {{75, "ptx-jit", "compute_75"}, {121, "ptx-jit", "compute_75"}, {70, "none", "", k209}});
-  expect_verdicts("ptx_only.o", {{75, "none", "", 223}}, std::nullopt, false, true);
-  expect_verdicts("ptx_only.o", {{75, "ptx-jit", "compute_75"}}, 13000);
+TEST_F(NvccFixtureVerdicts, PtxOnly) {
+  expect_verdicts("ptx_only.o", {{{75, 121}, "ptx-jit", "compute_75"}, {{70}, "none", "", k209}});
+  expect_verdicts("ptx_only.o", {{{75}, "none", "", 223}}, kDisablePtxJit);
+  expect_verdicts("ptx_only.o", {{{75}, "ptx-jit", "compute_75"}}, driver_version(13000));
 }
 
-TEST(NvccFixtureVerdicts, ArchSpecificSm90a) {
-  SKIP_WITHOUT_FIXTURES();
-  expect_verdicts("sm_90a.o", {{90, "cubin", "sm_90a"},
-                               {100, "ptx-jit", "compute_90"},
-                               {103, "ptx-jit", "compute_90"},
-                               {110, "ptx-jit", "compute_90"},
-                               {120, "ptx-jit", "compute_90"},
-                               {121, "ptx-jit", "compute_90"},
-                               {89, "none", "", k209},
-                               {75, "none", "", k209}});
-  expect_verdicts("sm_90a.o", {{90, "ptx-jit", "compute_90a"}, {100, "ptx-jit", "compute_90"}},
-                  std::nullopt, true);
+TEST_F(NvccFixtureVerdicts, ArchSpecificSm90a) {
+  expect_verdicts("sm_90a.o", {{{90}, "cubin", "sm_90a"},
+                               {{100, 103, 110, 120, 121}, "ptx-jit", "compute_90"},
+                               {{89, 75}, "none", "", k209}});
+  expect_verdicts("sm_90a.o",
+                  {{{90}, "ptx-jit", "compute_90a"}, {{100}, "ptx-jit", "compute_90"}},
+                  kForcePtxJit);
 }
 
-TEST(NvccFixtureVerdicts, FamilySm100f) {
-  SKIP_WITHOUT_FIXTURES();
-  expect_verdicts("sm_100f.o", {{100, "cubin", "sm_100f"},
-                                {103, "compatible-cubin", "sm_100f"},
-                                {110, "ptx-jit", "compute_100"},
-                                {120, "ptx-jit", "compute_100"},
-                                {121, "ptx-jit", "compute_100"},
-                                {90, "none", "", k209},
-                                {86, "none", "", k209}});
-  expect_verdicts("sm_100f.o", {{103, "ptx-jit", "compute_100f"}, {110, "ptx-jit", "compute_100"}},
-                  std::nullopt, true);
-  expect_verdicts("sm_100f.o", {{103, "compatible-cubin", "sm_100f"}, {110, "none", "", 223}},
-                  std::nullopt, false, true);
+TEST_F(NvccFixtureVerdicts, FamilySm100f) {
+  expect_verdicts("sm_100f.o", {{{100}, "cubin", "sm_100f"},
+                                {{103}, "compatible-cubin", "sm_100f"},
+                                {{110, 120, 121}, "ptx-jit", "compute_100"},
+                                {{90, 86}, "none", "", k209}});
+  expect_verdicts("sm_100f.o",
+                  {{{103}, "ptx-jit", "compute_100f"}, {{110}, "ptx-jit", "compute_100"}},
+                  kForcePtxJit);
+  expect_verdicts("sm_100f.o",
+                  {{{103}, "compatible-cubin", "sm_100f"}, {{110}, "none", "", 223}},
+                  kDisablePtxJit);
 }
 
-TEST(NvccFixtureVerdicts, RdcProgramLoadsOnlyItsDeviceLinkOutput) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureVerdicts, RdcProgramLoadsOnlyItsDeviceLinkOutput) {
   // The compute_80 PTX left in __nv_relfatbin does not help a 9.0 GPU: it is never loaded.
-  expect_verdicts("rdc_program", {{80, "cubin", "sm_80"},
-                                  {86, "compatible-cubin", "sm_80"},
-                                  {89, "compatible-cubin", "sm_80"},
-                                  {90, "none", "", k209},
-                                  {75, "none", "", k209}});
+  expect_verdicts("rdc_program", {{{80}, "cubin", "sm_80"},
+                                  {{86, 89}, "compatible-cubin", "sm_80"},
+                                  {{90, 75}, "none", "", k209}});
   const FileVerdict v = judge_file(inspect_file(fixture("rdc_program")), {{8, 6}, {}, {}});
   ASSERT_EQ(v.containers.size(), 1u);
   EXPECT_EQ(v.containers[0].container, 0);
 }
 
-TEST(NvccFixtureVerdicts, RdcLibraryHasNoVerdict) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureVerdicts, RdcLibraryHasNoVerdict) {
   const FileVerdict v = judge_file(headers_only(fixture("librdc.a")), {{8, 0}, {}, {}});
   EXPECT_TRUE(v.containers.empty());
   EXPECT_EQ(v.overall.error, 0);
@@ -327,8 +296,7 @@ bool format_error_from(const Bytes& bytes, const std::string& what) {
   }
 }
 
-TEST(NvccFixtureRobustness, RealFatbinTruncatedAtEveryOffset) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureRobustness, RealFatbinTruncatedAtEveryOffset) {
   for (const char* name : {"sm_86.fatbin"}) {
     const Bytes fatbin = read_bytes(fixture(name));
     ASSERT_GT(fatbin.size(), kContainerHeaderSize);
@@ -351,8 +319,7 @@ Bytes fatbin_section(const std::string& name) {
   return Bytes(bytes.data(), bytes.data() + bytes.size());
 }
 
-TEST(NvccFixtureRobustness, CompressedFatbinsTruncatedAtEveryOffset) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureRobustness, CompressedFatbinsTruncatedAtEveryOffset) {
   for (const char* name : {"compress_size.o", "compress_speed_all.o"}) {
     Bytes fatbin = fatbin_section(name);
     // The section ends with zero padding after the container: cut it to the container itself.
@@ -366,8 +333,7 @@ TEST(NvccFixtureRobustness, CompressedFatbinsTruncatedAtEveryOffset) {
   }
 }
 
-TEST(NvccFixtureRobustness, SizesAndOffsetsPastTheEnd) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureRobustness, SizesAndOffsetsPastTheEnd) {
   const Bytes fatbin = read_bytes(fixture("sm_86.fatbin"));
   const std::uint64_t entry = kContainerHeaderSize;  // the first entry's header
   const auto broken = [&](std::uint64_t offset, std::uint64_t value, int size) {
@@ -392,8 +358,7 @@ TEST(NvccFixtureRobustness, SizesAndOffsetsPastTheEnd) {
   expect_error(broken(second + 0x38, 3, 8), "ZSTD frame holds");
 }
 
-TEST(NvccFixtureRobustness, EveryDamagedByteOfARealFatbin) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureRobustness, EveryDamagedByteOfARealFatbin) {
   const Bytes fatbin = read_bytes(fixture("sm_86.fatbin"));
   for (std::size_t i = 0; i < fatbin.size(); ++i) {
     Bytes damaged = fatbin;
@@ -409,8 +374,7 @@ TEST(NvccFixtureRobustness, EveryDamagedByteOfARealFatbin) {
   }
 }
 
-TEST(NvccFixtureRobustness, EmptyNonElfAndSectionTableOutsideTheFile) {
-  SKIP_WITHOUT_FIXTURES();
+TEST_F(NvccFixtureRobustness, EmptyNonElfAndSectionTableOutsideTheFile) {
   expect_format_error([] { inspect_file(write_temp_file("doctor_empty", {})); }, "empty file");
   expect_format_error(
       [] { inspect_file(write_temp_file("doctor_text", bytes_of("just some text\n"))); },

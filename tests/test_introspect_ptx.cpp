@@ -9,7 +9,7 @@
 
 #include <lenet/introspect/fatbin.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 
@@ -81,9 +81,7 @@ TEST(FileKinds, InspectTellsTheKindOfFile) {
   ASSERT_TRUE(cubin.cubin);
   EXPECT_EQ(cubin.cubin->sm, 89u);
 
-  EntrySpec e;
-  e.payload = make_cubin(86, {{"k"}});
-  const FileInfo fatbin = inspect_bytes(span(make_container({make_entry(e)})), "k.fatbin");
+  const FileInfo fatbin = inspect_bytes(span(cubin_container(86, "k")), "k.fatbin");
   EXPECT_EQ(fatbin.kind, FileKind::kFatbin);
   ASSERT_EQ(fatbin.containers.size(), 1u);
   EXPECT_TRUE(fatbin.containers[0].section.empty());
@@ -96,11 +94,8 @@ TEST(FileKinds, InspectTellsTheKindOfFile) {
 }
 
 TEST(FileKinds, InspectFileReadsFromDisk) {
-  EntrySpec e;
-  e.arch = 120;
-  e.payload = make_cubin(120, {{"_Z4diskv"}});
   const std::string path =
-      write_temp_file("introspect_disk.fatbin", make_container({make_entry(e)}));
+      write_temp_file("introspect_disk.fatbin", cubin_container(120, "_Z4diskv"));
   const FileInfo info = inspect_file(path);
   EXPECT_EQ(info.path, path);
   ASSERT_EQ(info.containers.size(), 1u);

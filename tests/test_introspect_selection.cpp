@@ -4,6 +4,7 @@
 // containers, and the comparison with what a GPU reports.
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -11,12 +12,14 @@
 #include <lenet/introspect/device.h>
 #include <lenet/introspect/selection.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
+#include "support/scoped_env.h"
 
 namespace {
 
 using namespace lenet::introspect;
 using namespace lenet::introspect::synth;
+using lenet::test::ScopedEnv;
 
 Image cubin(unsigned arch, char suffix = 0) { return {EntryKind::kCubin, arch, suffix, 0, 0}; }
 Image ptx(unsigned arch, char suffix = 0, unsigned isa_major = 9, unsigned isa_minor = 0) {
@@ -34,22 +37,14 @@ std::vector<Image> release_list() {
   return out;
 }
 
+// One row of a selection table: the GPUs (compute capabilities as numbers, 86: 8.6) that all
+// get this choice of this image, or, with kNone, no image and this error.
 struct Row {
-  int cc;
+  std::vector<int> gpus;
   Choice choice;
   std::string image;  // empty for kNone
   int error = 0;
 };
-
-SelectionQuery query(int number, std::optional<int> driver = std::nullopt, bool force = false,
-                     bool disable = false) {
-  SelectionQuery q;
-  q.cc = cc(number);
-  q.driver_version = driver;
-  q.jit.force_ptx_jit = force;
-  q.jit.disable_ptx_jit = disable;
-  return q;
-}
 
 void expect_selection(const Selection& s, const Row& row, const std::string& context) {
   EXPECT_EQ(to_string(s.choice), to_string(row.choice)) << context << ": " << s.reason;
@@ -59,12 +54,14 @@ void expect_selection(const Selection& s, const Row& row, const std::string& con
   EXPECT_EQ(s.reason.find(". "), std::string::npos) << "not one sentence: " << s.reason;
 }
 
+// Every GPU of every row, selecting from the images of one module under the driver setup.
 void expect_table(const std::vector<Image>& images, const std::vector<Row>& rows,
-                  std::optional<int> driver = std::nullopt, bool force = false,
-                  bool disable = false) {
+                  const DriverSetup& driver = {}) {
   for (const Row& row : rows) {
-    expect_selection(select_image(images, query(row.cc, driver, force, disable)), row,
-                     "sm_" + std::to_string(row.cc));
+    for (int gpu : row.gpus) {
+      expect_selection(select_image(images, query(gpu, driver)), row,
+                       "sm_" + std::to_string(gpu));
+    }
   }
 }
 
@@ -72,25 +69,22 @@ constexpr Choice kExact = Choice::kExactCubin;
 constexpr Choice kCompatible = Choice::kCompatibleCubin;
 constexpr Choice kJit = Choice::kPtxJit;
 constexpr Choice kNone = Choice::kNone;
+constexpr int kNoImage = kCudaErrorNoKernelImageForDevice;
 
 TEST(SelectionRules, ReleaseListFromTuringToAHypotheticalNextMajor) {
-  expect_table(release_list(), {
-                                   {75, kExact, "sm_75"},
-                                   {80, kExact, "sm_80"},
-                                   {86, kExact, "sm_86"},
-                                   {87, kCompatible, "sm_86"},
-                                   {88, kCompatible, "sm_86"},
-                                   {89, kExact, "sm_89"},
-                                   {90, kExact, "sm_90"},
-                                   {100, kExact, "sm_100"},
-                                   {103, kCompatible, "sm_100"},
-                                   {110, kExact, "sm_110"},
-                                   {120, kExact, "sm_120"},
-                                   {121, kCompatible, "sm_120"},
-                                   {130, kJit, "compute_120"},
-                                   {70, kNone, "", kCudaErrorNoKernelImageForDevice},
-                                   {61, kNone, "", kCudaErrorNoKernelImageForDevice},
-                               });
+  expect_table(release_list(), {{{75}, kExact, "sm_75"},
+                                {{80}, kExact, "sm_80"},
+                                {{86}, kExact, "sm_86"},
+                                {{87, 88}, kCompatible, "sm_86"},
+                                {{89}, kExact, "sm_89"},
+                                {{90}, kExact, "sm_90"},
+                                {{100}, kExact, "sm_100"},
+                                {{103}, kCompatible, "sm_100"},
+                                {{110}, kExact, "sm_110"},
+                                {{120}, kExact, "sm_120"},
+                                {{121}, kCompatible, "sm_120"},
+                                {{130}, kJit, "compute_120"},
+                                {{70, 61}, kNone, "", kNoImage}});
 }
 
 TEST(SelectionRules, ReasonsSayWhy) {
@@ -118,13 +112,9 @@ TEST(SelectionRules, ReasonsSayWhy) {
 }
 
 TEST(SelectionRules, PlainCubinRunsOnLaterMinorsOfItsMajorOnly) {
-  expect_table({cubin(80)}, {
-                                {80, kExact, "sm_80"},
-                                {86, kCompatible, "sm_80"},
-                                {89, kCompatible, "sm_80"},
-                                {90, kNone, "", kCudaErrorNoKernelImageForDevice},
-                                {75, kNone, "", kCudaErrorNoKernelImageForDevice},
-                            });
+  expect_table({cubin(80)}, {{{80}, kExact, "sm_80"},
+                             {{86, 89}, kCompatible, "sm_80"},
+                             {{90, 75}, kNone, "", kNoImage}});
   const std::string newer_minor = select_image({cubin(86)}, query(80)).reason;
   EXPECT_NE(newer_minor.find("sm_86 needs 8.6 or a later 8.x"), std::string::npos) << newer_minor;
 }
@@ -132,17 +122,11 @@ TEST(SelectionRules, PlainCubinRunsOnLaterMinorsOfItsMajorOnly) {
 TEST(SelectionRules, ArchSpecificTargetsRunOnlyOnTheirOwnCapability) {
   // What nvcc -arch=sm_90a writes: compute_90 PTX, an sm_90a cubin, compute_90a PTX.
   const std::vector<Image> images = {ptx(90), cubin(90, 'a'), ptx(90, 'a')};
-  expect_table(images, {
-                           {90, kExact, "sm_90a"},
-                           {100, kJit, "compute_90"},
-                           {121, kJit, "compute_90"},
-                           {89, kNone, "", kCudaErrorNoKernelImageForDevice},
-                       });
-  expect_table({cubin(90, 'a')}, {{90, kExact, "sm_90a"},
-                                  {91, kNone, "", kCudaErrorNoKernelImageForDevice},
-                                  {100, kNone, "", kCudaErrorNoKernelImageForDevice}});
-  expect_table({ptx(90, 'a')},
-               {{90, kJit, "compute_90a"}, {100, kNone, "", kCudaErrorNoKernelImageForDevice}});
+  expect_table(images, {{{90}, kExact, "sm_90a"},
+                        {{100, 121}, kJit, "compute_90"},
+                        {{89}, kNone, "", kNoImage}});
+  expect_table({cubin(90, 'a')}, {{{90}, kExact, "sm_90a"}, {{91, 100}, kNone, "", kNoImage}});
+  expect_table({ptx(90, 'a')}, {{{90}, kJit, "compute_90a"}, {{100}, kNone, "", kNoImage}});
   const std::string why = select_image({cubin(90, 'a')}, query(91)).reason;
   EXPECT_NE(why.find("sm_90a runs only on 9.0"), std::string::npos) << why;
 }
@@ -150,46 +134,39 @@ TEST(SelectionRules, ArchSpecificTargetsRunOnlyOnTheirOwnCapability) {
 TEST(SelectionRules, FamilyTargetsRunWithinTheirFamily) {
   // What nvcc -arch=sm_100f writes: compute_100 PTX, an sm_100f cubin, compute_100f PTX.
   const std::vector<Image> images = {ptx(100), cubin(100, 'f'), ptx(100, 'f')};
-  expect_table(images, {
-                           {100, kExact, "sm_100f"},
-                           {103, kCompatible, "sm_100f"},
-                           {110, kJit, "compute_100"},
-                           {120, kJit, "compute_100"},
-                           {90, kNone, "", kCudaErrorNoKernelImageForDevice},
-                       });
+  expect_table(images, {{{100}, kExact, "sm_100f"},
+                        {{103}, kCompatible, "sm_100f"},
+                        {{110, 120}, kJit, "compute_100"},
+                        {{90}, kNone, "", kNoImage}});
   EXPECT_NE(select_image(images, query(103)).reason.find("an 'f' cubin runs on its family"),
             std::string::npos);
-  expect_table({cubin(103, 'f')},
-               {{103, kExact, "sm_103f"}, {100, kNone, "", kCudaErrorNoKernelImageForDevice}});
-  expect_table({cubin(120, 'f')}, {{120, kExact, "sm_120f"},
-                                   {121, kCompatible, "sm_120f"},
-                                   {130, kNone, "", kCudaErrorNoKernelImageForDevice}});
+  expect_table({cubin(103, 'f')}, {{{103}, kExact, "sm_103f"}, {{100}, kNone, "", kNoImage}});
+  expect_table({cubin(120, 'f')}, {{{120}, kExact, "sm_120f"},
+                                   {{121}, kCompatible, "sm_120f"},
+                                   {{130}, kNone, "", kNoImage}});
   // Family PTX stays in its family, plain PTX goes anywhere newer.
-  expect_table({ptx(100, 'f')}, {{100, kJit, "compute_100f"},
-                                 {103, kJit, "compute_100f"},
-                                 {110, kNone, "", kCudaErrorNoKernelImageForDevice}});
+  expect_table({ptx(100, 'f')},
+               {{{100, 103}, kJit, "compute_100f"}, {{110}, kNone, "", kNoImage}});
 }
 
 TEST(SelectionRules, BestCompatibleImageWins) {
-  expect_table({cubin(80), cubin(86)}, {{89, kCompatible, "sm_86"}, {80, kExact, "sm_80"}});
-  expect_table({cubin(90), cubin(90, 'a')}, {{90, kExact, "sm_90a"}});
+  expect_table({cubin(80), cubin(86)}, {{{89}, kCompatible, "sm_86"}, {{80}, kExact, "sm_80"}});
+  expect_table({cubin(90), cubin(90, 'a')}, {{{90}, kExact, "sm_90a"}});
   expect_table({cubin(100), cubin(100, 'f')},
-               {{100, kExact, "sm_100f"}, {103, kCompatible, "sm_100f"}});
-  expect_table({ptx(75), ptx(120)}, {{130, kJit, "compute_120"}, {90, kJit, "compute_75"}});
+               {{{100}, kExact, "sm_100f"}, {{103}, kCompatible, "sm_100f"}});
+  expect_table({ptx(75), ptx(120)}, {{{130}, kJit, "compute_120"}, {{90}, kJit, "compute_75"}});
   // A compatible cubin is loaded as it is, even when newer PTX could be JIT-compiled.
-  expect_table({cubin(80), ptx(86)}, {{86, kCompatible, "sm_80"}});
+  expect_table({cubin(80), ptx(86)}, {{{86}, kCompatible, "sm_80"}});
 }
 
 TEST(SelectionRules, ForcePtxJitIgnoresCubins) {
-  expect_table(release_list(),
-               {{121, kJit, "compute_120"}, {86, kNone, "", kCudaErrorNoKernelImageForDevice}},
-               std::nullopt, /*force=*/true);
-  expect_table({cubin(75), ptx(75)}, {{75, kJit, "compute_75"}}, std::nullopt, true);
-  expect_table({cubin(75)}, {{75, kNone, "", kCudaErrorNoKernelImageForDevice}}, std::nullopt,
-               true);
-  expect_table({ptx(90), cubin(90, 'a'), ptx(90, 'a')}, {{90, kJit, "compute_90a"}}, std::nullopt,
-               true);
-  const std::string why = select_image({cubin(75)}, query(75, std::nullopt, true)).reason;
+  expect_table(release_list(), {{{121}, kJit, "compute_120"}, {{86}, kNone, "", kNoImage}},
+               kForcePtxJit);
+  expect_table({cubin(75), ptx(75)}, {{{75}, kJit, "compute_75"}}, kForcePtxJit);
+  expect_table({cubin(75)}, {{{75}, kNone, "", kNoImage}}, kForcePtxJit);
+  expect_table({ptx(90), cubin(90, 'a'), ptx(90, 'a')}, {{{90}, kJit, "compute_90a"}},
+               kForcePtxJit);
+  const std::string why = select_image({cubin(75)}, query(75, kForcePtxJit)).reason;
   EXPECT_NE(why.find("CUDA_FORCE_PTX_JIT=1 makes the driver ignore the cubins"), std::string::npos)
       << why;
   EXPECT_NE(why.find("it has no PTX"), std::string::npos) << why;
@@ -197,43 +174,43 @@ TEST(SelectionRules, ForcePtxJitIgnoresCubins) {
 
 TEST(SelectionRules, DisablePtxJitLeavesOnlyCubins) {
   expect_table(release_list(),
-               {{121, kCompatible, "sm_120"},
-                {130, kNone, "", kCudaErrorJitCompilationDisabled},
-                {61, kNone, "", kCudaErrorNoKernelImageForDevice}},
-               std::nullopt, false, /*disable=*/true);
-  expect_table({ptx(75)}, {{86, kNone, "", kCudaErrorJitCompilationDisabled}}, std::nullopt, false,
-               true);
-  const std::string why =
-      select_image(release_list(), query(130, std::nullopt, false, true)).reason;
+               {{{121}, kCompatible, "sm_120"},
+                {{130}, kNone, "", kCudaErrorJitCompilationDisabled},
+                {{61}, kNone, "", kNoImage}},
+               kDisablePtxJit);
+  expect_table({ptx(75)}, {{{86}, kNone, "", kCudaErrorJitCompilationDisabled}}, kDisablePtxJit);
+  const std::string why = select_image(release_list(), query(130, kDisablePtxJit)).reason;
   EXPECT_NE(why.find("CUDA_DISABLE_PTX_JIT=1 forbids JIT-compiling its compute_120 PTX"),
             std::string::npos)
       << why;
 }
 
 TEST(SelectionRules, BothVariablesLeaveNothing) {
-  expect_table({cubin(75), ptx(75)}, {{75, kNone, "", kCudaErrorJitCompilationDisabled}},
-               std::nullopt, true, true);
+  expect_table({cubin(75), ptx(75)}, {{{75}, kNone, "", kCudaErrorJitCompilationDisabled}},
+               kBothJitVariables);
 }
 
 TEST(SelectionRules, DriverTooOldForThePtx) {
   // nvcc 13.0 writes PTX ISA 9.0; a 12.8 driver's JIT accepts up to 8.7.
+  const int kTooOld = kCudaErrorUnsupportedPtxVersion;
   expect_table(release_list(),
-               {{130, kNone, "", kCudaErrorUnsupportedPtxVersion},
-                {86, kExact, "sm_86"},
-                {121, kCompatible, "sm_120"}},
-               12080);
-  expect_table(release_list(), {{130, kNone, "", kCudaErrorUnsupportedPtxVersion}}, 12090);
-  expect_table(release_list(), {{130, kJit, "compute_120"}}, 13000);
-  expect_table(release_list(), {{130, kJit, "compute_120"}}, 13020);
-  const std::string why = select_image(release_list(), query(130, 12080)).reason;
+               {{{130}, kNone, "", kTooOld},
+                {{86}, kExact, "sm_86"},
+                {{121}, kCompatible, "sm_120"}},
+               driver_version(12080));
+  expect_table(release_list(), {{{130}, kNone, "", kTooOld}}, driver_version(12090));
+  expect_table(release_list(), {{{130}, kJit, "compute_120"}}, driver_version(13000));
+  expect_table(release_list(), {{{130}, kJit, "compute_120"}}, driver_version(13020));
+  const std::string why = select_image(release_list(), query(130, driver_version(12080))).reason;
   EXPECT_NE(why.find("compute_120 PTX (ISA 9.0) is newer than PTX ISA 8.7"), std::string::npos)
       << why;
   EXPECT_NE(why.find("driver 12.8"), std::string::npos) << why;
   // Among several PTX images, the best one the JIT accepts.
-  expect_table({ptx(75, 0, 8, 0), ptx(120, 0, 9, 0)}, {{130, kJit, "compute_75"}}, 12080);
-  expect_table({ptx(86, 0, 8, 5)}, {{86, kJit, "compute_86"}}, 12060);
-  expect_table({ptx(86, 0, 8, 7)}, {{86, kNone, "", kCudaErrorUnsupportedPtxVersion}}, 12060);
-  expect_table({ptx(75, 0, 7, 0)}, {{75, kNone, "", kCudaErrorUnsupportedPtxVersion}}, 10020);
+  expect_table({ptx(75, 0, 8, 0), ptx(120, 0, 9, 0)}, {{{130}, kJit, "compute_75"}},
+               driver_version(12080));
+  expect_table({ptx(86, 0, 8, 5)}, {{{86}, kJit, "compute_86"}}, driver_version(12060));
+  expect_table({ptx(86, 0, 8, 7)}, {{{86}, kNone, "", kTooOld}}, driver_version(12060));
+  expect_table({ptx(75, 0, 7, 0)}, {{{75}, kNone, "", kTooOld}}, driver_version(10020));
 }
 
 TEST(SelectionRules, ModulesWithoutLoadableImages) {
@@ -252,20 +229,13 @@ TEST(PtxIsaTable, NewestPtxEachDriverAccepts) {
     const std::optional<PtxIsaVersion> v = max_ptx_isa_version(driver);
     return v ? std::to_string(v->major) + "." + std::to_string(v->minor) : std::string("none");
   };
-  EXPECT_EQ(isa(11000), "7.0");
-  EXPECT_EQ(isa(11080), "7.8");
-  EXPECT_EQ(isa(12000), "8.0");
-  EXPECT_EQ(isa(12010), "8.1");
-  EXPECT_EQ(isa(12020), "8.2");
-  EXPECT_EQ(isa(12030), "8.3");
-  EXPECT_EQ(isa(12040), "8.4");
-  EXPECT_EQ(isa(12050), "8.5");
-  EXPECT_EQ(isa(12060), "8.5");
-  EXPECT_EQ(isa(12080), "8.7");
-  EXPECT_EQ(isa(12090), "8.8");
-  EXPECT_EQ(isa(13000), "9.0");
-  EXPECT_EQ(isa(13020), "9.0");  // newer than the table: at least its last entry
-  EXPECT_EQ(isa(10020), "none");
+  // Driver version (as cudaDriverGetVersion) and the newest PTX ISA its JIT accepts; 13020 is
+  // newer than the table (at least its last entry), 10020 older.
+  const std::pair<int, const char*> table[] = {
+      {11000, "7.0"}, {11080, "7.8"}, {12000, "8.0"}, {12010, "8.1"}, {12020, "8.2"},
+      {12030, "8.3"}, {12040, "8.4"}, {12050, "8.5"}, {12060, "8.5"}, {12080, "8.7"},
+      {12090, "8.8"}, {13000, "9.0"}, {13020, "9.0"}, {10020, "none"}};
+  for (const auto& [driver, newest] : table) EXPECT_EQ(isa(driver), newest) << driver;
   EXPECT_EQ(cuda_version_string(13000), "13.0");
   EXPECT_EQ(cuda_version_string(12080), "12.8");
 }
@@ -275,13 +245,12 @@ TEST(ComputeCapabilityParsing, AcceptsTheUsualSpellings) {
     const std::optional<ComputeCapability> c = parse_compute_capability(s);
     return c ? to_string(*c) : std::string("invalid");
   };
-  EXPECT_EQ(text("86"), "8.6");
-  EXPECT_EQ(text("8.6"), "8.6");
-  EXPECT_EQ(text("sm_86"), "8.6");
-  EXPECT_EQ(text("120"), "12.0");
-  EXPECT_EQ(text("12.1"), "12.1");
-  EXPECT_EQ(text("sm_121"), "12.1");
-  EXPECT_EQ(text("130"), "13.0");
+  const std::pair<const char*, const char*> good[] = {
+      {"86", "8.6"}, {"8.6", "8.6"}, {"sm_86", "8.6"}, {"120", "12.0"},
+      {"12.1", "12.1"}, {"sm_121", "12.1"}, {"130", "13.0"}};
+  for (const auto& [spelling, capability] : good) {
+    EXPECT_EQ(text(spelling), capability) << "'" << spelling << "'";
+  }
   for (const char* bad : {"", "8", "90a", "sm_90a", "1234", "8.10", "0.5", "086", "x86", "8.", ".6",
                           "sm_", "compute_86", "-86"}) {
     EXPECT_EQ(text(bad), "invalid") << "'" << bad << "'";
@@ -289,53 +258,23 @@ TEST(ComputeCapabilityParsing, AcceptsTheUsualSpellings) {
   EXPECT_EQ(sm_name(cc(121)), "sm_121");
 }
 
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 TEST(JitSettings, ReadsBothVariablesAsTheDriverDoes) {
-  {
-    ScopedEnv force("CUDA_FORCE_PTX_JIT", "1");
-    ScopedEnv disable("CUDA_DISABLE_PTX_JIT", nullptr);
+  // A variable counts as set when its value is a non-zero number.
+  struct Case {
+    const char* force;    // CUDA_FORCE_PTX_JIT (nullptr: unset)
+    const char* disable;  // CUDA_DISABLE_PTX_JIT
+    bool force_ptx_jit;
+    bool disable_ptx_jit;
+  };
+  for (const Case& c : {Case{"1", nullptr, true, false}, Case{"0", "1", false, true},
+                        Case{"", "yes", false, false}}) {
+    const ScopedEnv force("CUDA_FORCE_PTX_JIT", c.force);
+    const ScopedEnv disable("CUDA_DISABLE_PTX_JIT", c.disable);
     const JitSettings s = JitSettings::from_environment();
-    EXPECT_TRUE(s.force_ptx_jit);
-    EXPECT_FALSE(s.disable_ptx_jit);
-  }
-  {
-    ScopedEnv force("CUDA_FORCE_PTX_JIT", "0");
-    ScopedEnv disable("CUDA_DISABLE_PTX_JIT", "1");
-    const JitSettings s = JitSettings::from_environment();
-    EXPECT_FALSE(s.force_ptx_jit);
-    EXPECT_TRUE(s.disable_ptx_jit);
-  }
-  {
-    ScopedEnv force("CUDA_FORCE_PTX_JIT", "");
-    ScopedEnv disable("CUDA_DISABLE_PTX_JIT", "yes");
-    const JitSettings s = JitSettings::from_environment();
-    EXPECT_FALSE(s.force_ptx_jit);
-    EXPECT_FALSE(s.disable_ptx_jit);
+    const std::string vars = std::string("CUDA_FORCE_PTX_JIT=") + (c.force ? c.force : "(unset)") +
+                             " CUDA_DISABLE_PTX_JIT=" + (c.disable ? c.disable : "(unset)");
+    EXPECT_EQ(s.force_ptx_jit, c.force_ptx_jit) << vars;
+    EXPECT_EQ(s.disable_ptx_jit, c.disable_ptx_jit) << vars;
   }
 }
 
@@ -425,7 +364,8 @@ TEST(FileVerdicts, BareCubinsAndPtxFilesAreOneModule) {
   const FileInfo info = inspect_bytes(span(ptx_file), "k.ptx");
   EXPECT_EQ(judge_file(info, query(90)).overall.image->name(), "compute_90a");
   EXPECT_EQ(judge_file(info, query(100)).overall.error, kCudaErrorNoKernelImageForDevice);
-  EXPECT_EQ(judge_file(info, query(90, 12080)).overall.error, kCudaErrorUnsupportedPtxVersion);
+  EXPECT_EQ(judge_file(info, query(90, driver_version(12080))).overall.error,
+            kCudaErrorUnsupportedPtxVersion);
 }
 
 // --- what a GPU reports, and what errors mean ---

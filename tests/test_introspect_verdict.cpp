@@ -12,7 +12,7 @@
 #include <lenet/introspect/selection.h>
 #include <lenet/introspect/verdict.h>
 
-#include "test_introspect_builders.h"
+#include "support/fatbin_builders.h"
 
 namespace {
 

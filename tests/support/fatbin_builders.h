@@ -1,6 +1,7 @@
-// Builders of small synthetic files for the introspect tests: fatbin entries and containers,
-// ELF files (host objects, executables, cubins) and ar archives. Each writes exactly the
-// fields the reader parses, so a test can build a valid file and then break one field.
+// Builders of small synthetic files for the introspect and cuda_doctor tests: fatbin entries and
+// containers, ELF files (host objects, executables, cubins) and ar archives. Each writes exactly
+// the fields the reader parses, so a test can build a valid file and then break one field.
+// Also the selection queries those tests ask about such files.
 #pragma once
 
 #include <lz4.h>
@@ -8,8 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +19,9 @@
 #include <lenet/introspect/bytes.h>
 #include <lenet/introspect/elf.h>
 #include <lenet/introspect/fatbin.h>
+#include <lenet/introspect/selection.h>
+
+#include "support/temp_dir.h"
 
 namespace lenet::introspect::synth {
 
@@ -56,13 +58,9 @@ inline Bytes zstd_compress(const Bytes& in) {
   return out;
 }
 
-// Writes bytes to a file in the test's temporary directory and returns its path.
+// Writes bytes to a file in the test process's temporary directory and returns its path.
 inline std::string write_temp_file(const std::string& name, const Bytes& bytes) {
-  const std::string path = ::testing::TempDir() + name;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  return path;
+  return lenet::test::process_temp_dir().write(name, bytes);
 }
 
 // --- fatbin entries and containers ---
@@ -98,6 +96,14 @@ inline Bytes make_entry(const EntrySpec& s) {
   put_u64(e, 0x38, s.uncompressed_size);
   append(e, s.payload);
   if (!s.padded_size) pad_to(e, 8);
+  return e;
+}
+
+// e with `plain` as its payload, compressed as `flag` (kFlagLz4 or kFlagZstd) says.
+inline EntrySpec compressed(EntrySpec e, std::uint64_t flag, const Bytes& plain) {
+  e.flags |= flag;
+  e.payload = flag == kFlagLz4 ? lz4_compress(plain) : zstd_compress(plain);
+  e.uncompressed_size = plain.size();
   return e;
 }
 
@@ -278,10 +284,39 @@ inline Bytes make_cubin(unsigned sm, const std::vector<CubinFunction>& functions
   return elf.build();
 }
 
+// A fatbin container of one sm_<sm> cubin entry whose one kernel is `kernel`.
+inline Bytes cubin_container(unsigned sm, const std::string& kernel) {
+  EntrySpec e;
+  e.arch = sm;
+  e.payload = make_cubin(sm, {{kernel}});
+  return make_container({make_entry(e)});
+}
+
 struct HostFatbin {
   Bytes file;
   std::vector<std::uint64_t> container_offsets;  // within the fatbin section
 };
+
+// The containers back to back, as a fatbin section holds them; offsets gets where each starts.
+inline Bytes fatbin_section_bytes(const std::vector<Bytes>& containers,
+                                  std::vector<std::uint64_t>* offsets) {
+  Bytes data;
+  for (const Bytes& c : containers) {
+    offsets->push_back(data.size());
+    append(data, c);
+  }
+  return data;
+}
+
+// One 24-byte wrapper of .nvFatBinSegment: magic, version, and the container's address (0 in
+// a relocatable object, where a relocation supplies it).
+inline Bytes fatbin_wrapper(std::uint32_t version, std::uint64_t container_address) {
+  Bytes w(24, 0);
+  put_u32(w, 0, kFatbinWrapperMagic);
+  put_u32(w, 4, version);
+  put_u64(w, 8, container_address);
+  return w;
+}
 
 // A host object (ET_REL) as nvcc writes it: `containers` back to back in `section`, and
 // wrapper i (of version versions[i]) in .nvFatBinSegment pointing at container i through a
@@ -290,20 +325,11 @@ inline HostFatbin make_host_object(const std::vector<Bytes>& containers,
                                    const std::vector<std::uint32_t>& versions,
                                    const std::string& section = ".nv_fatbin") {
   HostFatbin out;
-  Bytes data;
-  for (const Bytes& c : containers) {
-    out.container_offsets.push_back(data.size());
-    append(data, c);
-  }
+  const Bytes data = fatbin_section_bytes(containers, &out.container_offsets);
   ElfBuilder elf(kElfTypeRelocatable, kMachineX86_64);
   const std::uint32_t fatbin = elf.add({section, 1, data});
   Bytes wrappers;
-  for (std::uint32_t v : versions) {
-    Bytes w(24, 0);
-    put_u32(w, 0, kFatbinWrapperMagic);
-    put_u32(w, 4, v);
-    append(wrappers, w);
-  }
+  for (std::uint32_t v : versions) append(wrappers, fatbin_wrapper(v, 0));
   const std::uint32_t segment = elf.add({".nvFatBinSegment", 1, wrappers});
   const std::uint32_t symtab = add_symtab(
       elf, {{section, 3 /* STT_SECTION */, 0, 0, static_cast<std::uint16_t>(fatbin), 0, 0}});
@@ -325,20 +351,12 @@ inline HostFatbin make_host_executable(const std::vector<Bytes>& containers,
                                        const std::vector<std::uint32_t>& versions,
                                        std::uint64_t fatbin_address = 0x8f9f0) {
   HostFatbin out;
-  Bytes data;
-  for (const Bytes& c : containers) {
-    out.container_offsets.push_back(data.size());
-    append(data, c);
-  }
+  const Bytes data = fatbin_section_bytes(containers, &out.container_offsets);
   ElfBuilder elf(kElfTypeShared, kMachineX86_64);
   elf.add({".nv_fatbin", 1, data, fatbin_address});
   Bytes wrappers;
   for (std::size_t i = 0; i < versions.size(); ++i) {
-    Bytes w(24, 0);
-    put_u32(w, 0, kFatbinWrapperMagic);
-    put_u32(w, 4, versions[i]);
-    put_u64(w, 8, fatbin_address + out.container_offsets.at(i));
-    append(wrappers, w);
+    append(wrappers, fatbin_wrapper(versions[i], fatbin_address + out.container_offsets.at(i)));
   }
   elf.add({".nvFatBinSegment", 1, wrappers, 0x100000});
   out.file = elf.build();
@@ -394,6 +412,29 @@ inline Bytes make_bsd_archive(const std::vector<MemberSpec>& members) {
     add_member(out, "#1/" + std::to_string(m.name.size()), data);
   }
   return out;
+}
+
+// --- selection queries ---
+
+// What a selection depends on besides the GPU: the driver's version (empty: one whose JIT
+// accepts all PTX) and the two JIT variables (CUDA_FORCE_PTX_JIT, CUDA_DISABLE_PTX_JIT).
+struct DriverSetup {
+  std::optional<int> version;
+  JitSettings jit;
+};
+inline const DriverSetup kForcePtxJit{std::nullopt, {true, false}};
+inline const DriverSetup kDisablePtxJit{std::nullopt, {false, true}};
+inline const DriverSetup kBothJitVariables{std::nullopt, {true, true}};
+// A driver of this version (as cudaDriverGetVersion: 12080 is 12.8) and no JIT variable.
+inline DriverSetup driver_version(int version) { return {version, {}}; }
+
+// The query for the GPU of compute capability `cc` written as a number (86: 8.6).
+inline SelectionQuery query(int cc, const DriverSetup& driver = {}) {
+  SelectionQuery q;
+  q.cc = {cc / 10, cc % 10};
+  q.driver_version = driver.version;
+  q.jit = driver.jit;
+  return q;
 }
 
 // Runs f and expects a FormatError whose message contains `part`.
