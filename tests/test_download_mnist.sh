@@ -20,6 +20,11 @@ check() {  # check DESCRIPTION COMMAND...
 }
 # shellcheck disable=SC2317  # called through check
 contains() { grep -qF -- "$2" <<<"$1"; }
+fetch() {  # runs the script into $work/mnist: its output in $out (and printed), its status in $rc
+  out=$("$script" "$work/mnist" 2>&1)
+  rc=$?
+  echo "$out"
+}
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -27,9 +32,7 @@ trap 'rm -rf "$work"' EXIT
 
 case $mode in
   unreachable)
-    out=$("$script" "$work/mnist" 2>&1)
-    rc=$?
-    echo "$out"
+    fetch
     check "exit status 1" test "$rc" -eq 1
     check "tries every mirror" contains "$out" "http://127.0.0.1:9/b/train-images-idx3-ubyte.gz"
     check "says it seems offline" contains "$out" "this machine seems to be offline, or the mirrors are unreachable"
@@ -45,17 +48,13 @@ case $mode in
   present)
     mkdir -p "$work/mnist"
     for n in "${names[@]}"; do cp "$MNIST_DIR/$n" "$work/mnist/" || exit 1; done
-    out=$("$script" "$work/mnist" 2>&1)
-    rc=$?
-    echo "$out"
+    fetch
     check "exit status 0" test "$rc" -eq 0
     check "all four already present" test "$(grep -c 'already present, checksum OK' <<<"$out")" -eq 4
     check "reports the directory" contains "$out" "all 4 MNIST files are in $work/mnist (0 downloaded now)"
 
     printf 'x' >>"$work/mnist/t10k-labels-idx1-ubyte.gz"
-    out=$("$script" "$work/mnist" 2>&1)
-    rc=$?
-    echo "$out"
+    fetch
     check "damaged file: exit status 1" test "$rc" -eq 1
     check "damaged file: says so" contains "$out" "t10k-labels-idx1-ubyte.gz: present but its SHA-256 is wrong"
     check "damaged file: kept when no mirror answers" test -f "$work/mnist/t10k-labels-idx1-ubyte.gz"
@@ -69,9 +68,7 @@ case $mode in
     for n in "${names[@]}"; do echo "<html>moved</html>" >"$work/bad/$n"; done
     real_dir=$(cd "$MNIST_DIR" && pwd)
     export MNIST_MIRRORS="file://$work/bad/ file://$work/none/ file://$real_dir/"
-    out=$("$script" "$work/mnist" 2>&1)
-    rc=$?
-    echo "$out"
+    fetch
     check "exit status 0" test "$rc" -eq 0
     check "reports the wrong files" test "$(grep -c 'wrong file from this mirror' <<<"$out")" -eq 4
     check "all four downloaded" contains "$out" "(4 downloaded now)"

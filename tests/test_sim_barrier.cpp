@@ -1,6 +1,8 @@
 // The simulator stops kernels whose barriers not every thread reaches, with the kernel, block
 // and thread in the message, instead of hanging; exceptions from kernel code reach the caller;
 // launch configurations a GPU rejects are rejected.
+#include <initializer_list>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +28,22 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Runs launch, which must throw BarrierDivergence with every part in its message; returns the
+// exception for further checks (nothing, after a failure, when the launch did not throw).
+template <typename Launch>
+std::optional<BarrierDivergence> divergence(Launch&& launch,
+                                            std::initializer_list<const char*> parts) {
+  try {
+    launch();
+  } catch (const BarrierDivergence& e) {
+    const std::string what = e.what();
+    for (const char* part : parts) EXPECT_TRUE(contains(what, part)) << what;
+    return e;
+  }
+  ADD_FAILURE() << "no BarrierDivergence";
+  return std::nullopt;
+}
+
 Options with_order(Order order, int threads = 1) {
   Options o;
   o.order = order;
@@ -37,22 +55,15 @@ Options with_order(Order order, int threads = 1) {
 TEST(SimBarrier, DivergentSyncthreadsThrowsNamingKernelBlockAndThread) {
   const ScopedOptions scoped(with_order(Order::kForward));
   DeviceVector<int> out(3 * 64, -1);
-  try {
-    LENET_LAUNCH(divergent_barrier_kernel, 3, 64, 0, nullptr, 7, out.get());
-    FAIL() << "no BarrierDivergence";
-  } catch (const BarrierDivergence& e) {
-    const std::string what = e.what();
-    EXPECT_TRUE(contains(what, "kernel divergent_barrier_kernel")) << what;
-    EXPECT_TRUE(contains(what, "block (0,0,0)")) << what;
-    EXPECT_TRUE(contains(what, "thread (0,0,0)")) << what;
-    EXPECT_TRUE(contains(what, "__syncthreads()")) << what;
-    EXPECT_TRUE(contains(what, "barrier_kernels.cuh:")) << what;
-    EXPECT_TRUE(contains(what, "thread (7,0,0) has returned")) << what;
-    EXPECT_EQ(e.kernel(), "divergent_barrier_kernel");
-    EXPECT_EQ(e.block().x, 0u);
-    EXPECT_EQ(e.thread().x, 0u);
-    EXPECT_EQ(e.code(), 719);  // cudaErrorLaunchFailure
-  }
+  const auto e =
+      divergence([&] { LENET_LAUNCH(divergent_barrier_kernel, 3, 64, 0, nullptr, 7, out.get()); },
+                 {"kernel divergent_barrier_kernel", "block (0,0,0)", "thread (0,0,0)",
+                  "__syncthreads()", "barrier_kernels.cuh:", "thread (7,0,0) has returned"});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kernel(), "divergent_barrier_kernel");
+  EXPECT_EQ(e->block().x, 0u);
+  EXPECT_EQ(e->thread().x, 0u);
+  EXPECT_EQ(e->code(), 719);  // cudaErrorLaunchFailure
 }
 
 TEST(SimBarrier, DivergenceIsCaughtInEveryOrderAndOnTwoThreads) {
@@ -69,30 +80,21 @@ TEST(SimBarrier, DivergenceIsCaughtInEveryOrderAndOnTwoThreads) {
 TEST(SimBarrier, EarlyReturnBeforeBarrierThrows) {
   const ScopedOptions scoped(with_order(Order::kReverse));
   DeviceVector<float> out(100, 0.0f);
-  try {
-    LENET_LAUNCH(early_return_kernel, 4, 32, 0, nullptr, 100, out.get());
-    FAIL() << "no BarrierDivergence";
-  } catch (const BarrierDivergence& e) {
-    const std::string what = e.what();
-    // 100 = 3 * 32 + 4: only the last block has threads that return early.
-    EXPECT_TRUE(contains(what, "kernel early_return_kernel, block (3,0,0)")) << what;
-    EXPECT_TRUE(contains(what, "has returned")) << what;
-    EXPECT_EQ(e.block().x, 3u);
-    EXPECT_LT(e.thread().x, 4u) << "the thread named is one left waiting";
-  }
+  // 100 = 3 * 32 + 4: only the last block has threads that return early.
+  const auto e =
+      divergence([&] { LENET_LAUNCH(early_return_kernel, 4, 32, 0, nullptr, 100, out.get()); },
+                 {"kernel early_return_kernel, block (3,0,0)", "has returned"});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->block().x, 3u);
+  EXPECT_LT(e->thread().x, 4u) << "the thread named is one left waiting";
 }
 
 TEST(SimBarrier, ThreadsAtDifferentBarriersThrow) {
   const ScopedOptions scoped(with_order(Order::kForward));
   DeviceVector<int> out(32, -1);
-  try {
-    LENET_LAUNCH(split_barrier_kernel, 1, 32, 0, nullptr, out.get());
-    FAIL() << "no BarrierDivergence";
-  } catch (const BarrierDivergence& e) {
-    const std::string what = e.what();
-    EXPECT_TRUE(contains(what, "thread (0,0,0) waits at __syncthreads()")) << what;
-    EXPECT_TRUE(contains(what, "thread (1,0,0) waits at __syncthreads()")) << what;
-  }
+  divergence([&] { LENET_LAUNCH(split_barrier_kernel, 1, 32, 0, nullptr, out.get()); },
+             {"thread (0,0,0) waits at __syncthreads()",
+              "thread (1,0,0) waits at __syncthreads()"});
 }
 
 TEST(SimBarrier, UnevenBarrierCountsThrow) {
@@ -104,14 +106,9 @@ TEST(SimBarrier, UnevenBarrierCountsThrow) {
 TEST(SimBarrier, LaneReturningBeforeWarpCollectiveThrows) {
   const ScopedOptions scoped(with_order(Order::kForward));
   DeviceVector<int> out(64, -1);
-  try {
-    LENET_LAUNCH(lane_returns_before_shuffle_kernel, 1, 64, 0, nullptr, 3u, out.get());
-    FAIL() << "no BarrierDivergence";
-  } catch (const BarrierDivergence& e) {
-    const std::string what = e.what();
-    EXPECT_TRUE(contains(what, "__shfl_sync with mask 0xffffffff")) << what;
-    EXPECT_TRUE(contains(what, "thread (3,0,0) has returned")) << what;
-  }
+  divergence(
+      [&] { LENET_LAUNCH(lane_returns_before_shuffle_kernel, 1, 64, 0, nullptr, 3u, out.get()); },
+      {"__shfl_sync with mask 0xffffffff", "thread (3,0,0) has returned"});
 }
 
 TEST(SimBarrier, TheSimulatorStillWorksAfterADivergentLaunch) {
