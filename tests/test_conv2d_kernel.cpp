@@ -21,10 +21,10 @@ namespace {
 using lenet::Conv2dShape;
 using lenet::test::all_close;
 using lenet::test::bitwise_equal;
+using lenet::test::cast_inputs;
 using lenet::test::checks_shape_and_pointers;
 using lenet::test::DeviceArray;
 using lenet::test::float_sum_atol;
-using lenet::test::cast_inputs;
 using lenet::test::kOptional;
 using lenet::test::LayerInputs;
 using lenet::test::poisoned;
@@ -57,8 +57,9 @@ std::vector<float> kernel_forward(const Conv2dShape& s, const LayerInputs<float>
 
 std::vector<float> kernel_backward_data(const Conv2dShape& s, const LayerInputs<float>& in) {
   const DeviceArray<float> dy(in.dy), w(in.w);
-  return run_on_poisoned<float>(
-      s.x_size(), [&](float* dx) { lenet::kernels::conv2d_backward_data(s, dy.get(), w.get(), dx); });
+  return run_on_poisoned<float>(s.x_size(), [&](float* dx) {
+    lenet::kernels::conv2d_backward_data(s, dy.get(), w.get(), dx);
+  });
 }
 
 FilterGrads<float> kernel_backward_filter(const Conv2dShape& s, const LayerInputs<float>& in,
@@ -102,7 +103,8 @@ void expect_forward_matches(const Conv2dShape& s, bool with_bias) {
 
 void expect_backward_data_matches(const Conv2dShape& s) {
   const LayerInputs<float> in = conv_inputs(s);
-  EXPECT_TRUE(all_close(kernel_backward_data(s, in), reference_backward_data(s, cast_inputs<double>(in)),
+  EXPECT_TRUE(all_close(kernel_backward_data(s, in),
+                        reference_backward_data(s, cast_inputs<double>(in)),
                         float_sum_atol(backward_data_terms(s)), kRtol))
       << "dx";
 }
