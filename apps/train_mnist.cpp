@@ -1,18 +1,25 @@
 // train_mnist: the classic recipe (LeNet, SGD with momentum, MNIST) on the cuda, cpu or sim
-// backend. Thin: flags, printing and exit codes; the engine does the work.
-//   exit 0: trained; 1: a runtime failure (data, device, self-check, divergence, checkpoint);
-//   2: bad flags.
+// backend. Thin: flags, printing, metrics, signals and exit codes; the engine does the work.
+//   exit 0: trained (or evaluated); 1: a runtime failure (data, device, self-check,
+//   divergence, checkpoint, metrics); 2: bad flags; 130: stopped by SIGINT or SIGTERM, after
+//   writing the checkpoint and the metrics.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -39,7 +46,9 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 0;
   std::string save;
+  std::int64_t save_every = 0;
   std::string resume;
+  std::string eval;
   std::string metrics;
   std::int64_t limit_train = 0;
   std::int64_t limit_test = 0;
@@ -67,22 +76,69 @@ CLI::Validator at_least(double min) {
       ">=" + CLI::detail::to_string(min));
 }
 
-// For --save and --metrics: the file is written later (after an epoch, at the end), so a
-// directory that does not exist is refused now rather than after minutes of training.
-CLI::Validator in_existing_directory() {
+// --seed: a whole number in [0, 2^64 - 1]. (Read as unsigned, "-1" would wrap around.)
+CLI::Validator whole_number() {
   return CLI::Validator(
-      [](std::string& path) -> std::string {
-        if (path.empty()) return "must not be empty";
-        const std::string::size_type slash = path.find_last_of('/');
-        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-        struct stat st {};
-        if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-          return "directory " + dir + " does not exist";
+      [](std::string& text) -> std::string {
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+          return "must be a whole number from 0 to 18446744073709551615, got " + text;
         }
-        if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path + " is a directory";
         return std::string();
       },
-      "FILE");
+      "0..2^64-1");
+}
+
+// A flag whose value turns out unusable once the program looks (a destination it cannot
+// write): reported like a parse error, exit 2.
+class BadFlag : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// For --save: the checkpoint is written after an epoch, so a destination the process cannot
+// create a file in is refused before training, with the system's reason. The probe file is
+// removed at once.
+void check_writable(const char* flag, const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw BadFlag(std::string(flag) + " " + path + ": is a directory");
+  }
+  const std::string probe = path + ".probe";
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) {
+    throw BadFlag(std::string(flag) + " " + path + ": cannot write there: " +
+                  std::strerror(errno));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+// SIGINT and SIGTERM: the first asks the trainer to stop after the step in progress (it then
+// writes the checkpoint and the metrics); a second one ends the process at once.
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop.exchange(true)) _exit(128 + sig);
+  static const char kMessage[] =
+      "\ntrain_mnist: stopping after this step (again to quit at once, losing it)\n";
+  const ssize_t written = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  static_cast<void>(written);
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// --threads above this is refused: far beyond any CPU's hardware threads, and each one is an OS
+// thread with its own stack.
+constexpr int kMaxThreads = 1024;
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 std::string format_duration(double seconds) {
@@ -136,11 +192,17 @@ class Printer : public le::TrainObserver {
     std::fflush(stdout);
   }
 
-  void on_checkpoint(const std::string& path, std::int64_t epoch) override {
-    if (!options_.quiet) {
+  void on_checkpoint(const std::string& path, std::int64_t epoch, std::int64_t batch) override {
+    if (options_.quiet) return;
+    if (terminal_) std::printf("\r\x1b[K");
+    if (batch == 0) {
       std::printf("saved checkpoint %s (epoch %lld)\n", path.c_str(),
                   static_cast<long long>(epoch));
+    } else {
+      std::printf("saved checkpoint %s (epoch %lld, batch %lld)\n", path.c_str(),
+                  static_cast<long long>(epoch), static_cast<long long>(batch));
     }
+    std::fflush(stdout);
   }
 
  private:
@@ -192,119 +254,307 @@ std::unique_ptr<le::Backend> make_backend(const Options& o, std::string* why) {
   return std::move(choice.backend);
 }
 
-void write_metrics(const Options& o, const le::Backend& backend, const std::string& data_dir,
-                   const std::optional<le::SelfCheckReport>& check,
-                   const le::TrainSummary& summary, std::int64_t test_images) {
-  nlohmann::json epochs = nlohmann::json::array();
-  for (const le::EpochReport& e : summary.epochs) {
-    epochs.push_back({{"epoch", e.epoch},
-                      {"loss", e.loss},
-                      {"train_accuracy", e.train_accuracy},
-                      {"test_accuracy", e.test_accuracy},
-                      {"seconds", e.seconds},
-                      {"eval_seconds", e.eval_seconds},
-                      {"images", e.images}});
+// --metrics: JSON Lines written as training goes, so that a run however it ends leaves its
+// curve (docs/training.md lists the records): "recipe" first, then a "batch" record every
+// --log-every batches (and at an epoch's last), an "epoch" record after each epoch, and an
+// "end" record unless the process is killed. Every line is flushed when written.
+class MetricsLog : public le::TrainObserver {
+ public:
+  MetricsLog(std::string path, std::int64_t log_every)
+      : path_(std::move(path)), log_every_(log_every) {
+    check_writable("--metrics", path_);
+    file_ = std::fopen(path_.c_str(), "w");
+    if (file_ == nullptr) {
+      throw BadFlag("--metrics " + path_ + ": cannot write there: " + std::strerror(errno));
+    }
   }
-  const nlohmann::json metrics = {
-      {"recipe",
-       {{"epochs", o.epochs},
-        {"batch_size", o.batch_size},
-        {"lr", o.lr},
-        {"momentum", o.momentum},
-        {"weight_decay", o.weight_decay},
-        {"seed", o.seed},
-        {"limit_train", o.limit_train},
-        {"limit_test", o.limit_test}}},
-      {"backend", backend.name()},
-      {"device", backend.device()},
-      {"self_check", !check ? nlohmann::json(nullptr)
-                            : nlohmann::json{{"ops", check->ops.size()},
-                                             {"worst_op", check->worst().op},
-                                             {"worst_fraction_of_tolerance",
-                                              check->worst().max_fraction}}},
-      {"data", data_dir},
-      {"first_epoch", summary.first_epoch},
-      {"epochs", epochs},
-      {"train_seconds", summary.train_seconds},
-      {"test_images", test_images},
-      {"test_accuracy", summary.test_accuracy},
-  };
-  const std::string tmp = o.metrics + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << metrics.dump(2) << '\n';
-    out.close();
-    if (!out) throw std::runtime_error("--metrics: cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), o.metrics.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("--metrics: cannot rename " + tmp + " to " + o.metrics);
-  }
-}
+  ~MetricsLog() override { std::fclose(file_); }
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
 
-int train(const Options& o) {
-  std::string auto_reason;
-  std::unique_ptr<le::Backend> backend = make_backend(o, &auto_reason);
-  if (!o.quiet) {
-    std::printf("train_mnist: backend %s on %s%s\n", backend->name().c_str(),
-                backend->device().c_str(),
-                auto_reason.empty() ? "" : (" (--device auto: " + auto_reason + ")").c_str());
-    if (backend->name() == "cuda") std::printf("train_mnist: %s\n", cuda_banner(*backend).c_str());
-    std::fflush(stdout);
-  }
-  // Before the first step: a backend that computes wrong results throws SelfCheckFailed here.
-  std::optional<le::SelfCheckReport> check;
-  if (!o.no_self_check) {
-    check = le::self_check(*backend);
-    if (!o.quiet) {
-      std::printf("train_mnist: self-check: %s\n", self_check_line(*backend, *check).c_str());
-      std::fflush(stdout);
+  void write(const nlohmann::json& record) {
+    const std::string line = record.dump() + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
+        std::fflush(file_) != 0) {
+      throw std::runtime_error("--metrics " + path_ + ": cannot write: " +
+                               std::strerror(errno));
     }
   }
 
-  const std::string data_dir = le::resolve_mnist_dir(o.data);
-  const le::MnistData data = le::load_mnist(data_dir);
+  void on_batch(const le::BatchReport& r) override {
+    loss_sum_ += r.loss;
+    ++losses_;
+    if (r.batch % log_every_ != 0 && r.batch != r.batches) return;
+    write({{"type", "batch"},
+           {"epoch", r.epoch},
+           {"batch", r.batch},
+           {"batches", r.batches},
+           {"step", r.step},
+           {"progress", static_cast<double>(r.epoch - 1) +
+                            static_cast<double>(r.batch) / static_cast<double>(r.batches)},
+           {"loss", loss_sum_ / static_cast<double>(losses_)},
+           {"images_per_second",
+            r.epoch_seconds > 0 ? static_cast<double>(r.epoch_images) / r.epoch_seconds : 0.0},
+           {"seconds", r.epoch_seconds}});
+    loss_sum_ = 0.0;
+    losses_ = 0;
+  }
 
-  le::TrainConfig config;
-  config.epochs = o.epochs;
-  config.batch_size = o.batch_size;
-  config.sgd = {o.lr, o.momentum, o.weight_decay};
-  config.seed = o.seed;
-  config.limit_train = o.limit_train;
-  config.limit_test = o.limit_test;
-  config.save_path = o.save;
-  config.resume_path = o.resume;
-  le::Trainer trainer(*backend, data.train, data.test, config);
+  void on_epoch(const le::EpochReport& r) override {
+    nlohmann::json record = {{"type", "epoch"},
+                             {"epoch", r.epoch},
+                             {"loss", r.loss},
+                             {"train_accuracy", r.train_accuracy},
+                             {"test_accuracy", r.test_accuracy},
+                             {"test_loss", r.test_loss},
+                             {"seconds", r.seconds},
+                             {"eval_seconds", r.eval_seconds},
+                             {"images", r.images}};
+    if (r.from_checkpoint) record["from_checkpoint"] = true;
+    write(record);
+  }
 
-  const std::int64_t train_images = trainer.train_images();
-  const std::int64_t test_images = trainer.test_images();
+  void end(const char* status, const le::TrainSummary* summary, const std::string& checkpoint,
+           const std::string& message) {
+    write({{"type", "end"},
+           {"status", status},
+           {"train_seconds", summary != nullptr ? nlohmann::json(summary->train_seconds)
+                                                : nlohmann::json(nullptr)},
+           {"test_accuracy", summary != nullptr && !summary->epochs.empty()
+                                 ? nlohmann::json(summary->test_accuracy)
+                                 : nlohmann::json(nullptr)},
+           {"checkpoint", checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint)},
+           {"message", message}});
+  }
+
+ private:
+  std::string path_;
+  std::int64_t log_every_;
+  std::FILE* file_ = nullptr;
+  double loss_sum_ = 0.0;
+  std::int64_t losses_ = 0;
+};
+
+// Hands each report to several observers (the printer and the metrics log).
+class Observers : public le::TrainObserver {
+ public:
+  explicit Observers(std::vector<le::TrainObserver*> list) : list_(std::move(list)) {}
+  void on_batch(const le::BatchReport& r) override {
+    for (auto* o : list_) o->on_batch(r);
+  }
+  void on_epoch(const le::EpochReport& r) override {
+    for (auto* o : list_) o->on_epoch(r);
+  }
+  void on_checkpoint(const std::string& path, std::int64_t epoch, std::int64_t batch) override {
+    for (auto* o : list_) o->on_checkpoint(path, epoch, batch);
+  }
+
+ private:
+  std::vector<le::TrainObserver*> list_;
+};
+
+// The flags a user gave on the command line: on --resume, the others come from the checkpoint.
+struct Given {
+  bool epochs, batch_size, lr, momentum, weight_decay, seed, limit_train;
+};
+
+// --resume: the checkpoint's recipe for every flag the command line leaves out.
+void take_recipe_from(const le::TrainingState& s, const Given& given, Options* o) {
+  if (!given.epochs && s.epochs > 0) o->epochs = s.epochs;
+  if (!given.batch_size) o->batch_size = s.batch_size;
+  if (!given.lr) o->lr = s.sgd.lr;
+  if (!given.momentum) o->momentum = s.sgd.momentum;
+  if (!given.weight_decay) o->weight_decay = s.sgd.weight_decay;
+  if (!given.seed) o->seed = s.seed;
+  if (!given.limit_train) o->limit_train = s.limit_train;
+}
+
+struct Started {
+  std::unique_ptr<le::Backend> backend;
+  std::optional<le::SelfCheckReport> check;
+  std::string data_dir;
+  le::MnistData data;
+};
+
+// The backend (with its startup lines and self-check), then the data.
+Started start(const Options& o) {
+  Started st;
+  std::string auto_reason;
+  st.backend = make_backend(o, &auto_reason);
+  const le::Backend& backend = *st.backend;
   if (!o.quiet) {
-    std::printf("train_mnist: data %s (%lld train, %lld test images); recipe: %lld epochs, batch "
+    std::printf("train_mnist: backend %s on %s%s\n", backend.name().c_str(),
+                backend.device().c_str(),
+                auto_reason.empty() ? "" : (" (--device auto: " + auto_reason + ")").c_str());
+    if (backend.name() == "cuda") std::printf("train_mnist: %s\n", cuda_banner(backend).c_str());
+    std::fflush(stdout);
+  }
+  // Before the first step: a backend that computes wrong results throws SelfCheckFailed here.
+  if (!o.no_self_check) {
+    st.check = le::self_check(*st.backend);
+    if (!o.quiet) {
+      std::printf("train_mnist: self-check: %s\n", self_check_line(backend, *st.check).c_str());
+      std::fflush(stdout);
+    }
+  }
+  st.data_dir = le::resolve_mnist_dir(o.data);
+  st.data = le::load_mnist(st.data_dir);
+  return st;
+}
+
+nlohmann::json recipe_record(const Options& o, const Started& st, const le::Trainer& trainer) {
+  nlohmann::json resumed = nullptr;
+  if (!o.resume.empty()) {
+    nlohmann::json overrides = nlohmann::json::object();
+    for (const le::ResumeOverride& v : trainer.overrides()) {
+      overrides[v.name] = {{"checkpoint", v.saved}, {"now", v.now}};
+    }
+    resumed = {{"path", o.resume},
+               {"epochs_done", trainer.epochs_done()},
+               {"batch", trainer.batches_done()},
+               {"overrides", overrides}};
+  }
+  return {{"type", "recipe"},
+          {"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"lr", o.lr},
+          {"momentum", o.momentum},
+          {"weight_decay", o.weight_decay},
+          {"seed", o.seed},
+          {"limit_train", trainer.train_images()},
+          {"limit_test", trainer.test_images()},
+          {"backend", st.backend->name()},
+          {"device", st.backend->device()},
+          {"data", st.data_dir},
+          {"version", lenet::introspect::lenet_version()},
+          {"self_check", !st.check ? nlohmann::json(nullptr)
+                                   : nlohmann::json{{"ops", st.check->ops.size()},
+                                                    {"worst_op", st.check->worst().op},
+                                                    {"worst_fraction_of_tolerance",
+                                                     st.check->worst().max_fraction}}},
+          {"resumed_from", resumed}};
+}
+
+// --eval CHECKPOINT: the test accuracy and loss of a saved model, no training.
+int evaluate_checkpoint(const Options& o) {
+  const le::TrainingState saved = le::load_checkpoint(o.eval);
+  Started st = start(o);
+  const le::MnistSplit& test = st.data.test;
+  const std::int64_t count = o.limit_test > 0 ? std::min(o.limit_test, test.count) : test.count;
+  constexpr std::int64_t kEvalBatch = 1000;
+  le::LenetModel model(*st.backend, std::min(kEvalBatch, count));
+  model.set_parameters(saved.params);
+  const le::Evaluation e = le::evaluate(model, test, count, kEvalBatch);
+  if (!o.quiet) {
+    std::printf("train_mnist: evaluated %s (trained %s", o.eval.c_str(),
+                plural(saved.epochs_done, "epoch", "epochs").c_str());
+    if (saved.batches_done > 0) {
+      std::printf(" and %s of the next", plural(saved.batches_done, "batch", "batches").c_str());
+    }
+    std::printf(")\n");
+  }
+  std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
+              static_cast<long long>(count), e.accuracy);
+  std::printf("Mean test loss: %.4f\n", e.loss);
+  return 0;
+}
+
+int train(Options o, const Given& given) {
+  install_stop_handlers();
+  if (!o.resume.empty()) take_recipe_from(le::load_checkpoint(o.resume), given, &o);
+  // Destinations first: a run must not find out after an hour that it cannot save.
+  if (!o.save.empty()) check_writable("--save", o.save);
+  std::unique_ptr<MetricsLog> metrics;
+  if (!o.metrics.empty()) metrics = std::make_unique<MetricsLog>(o.metrics, o.log_every);
+
+  std::optional<Started> st;
+  std::optional<le::Trainer> trainer;
+  try {
+    st.emplace(start(o));
+    le::TrainConfig config;
+    config.epochs = o.epochs;
+    config.batch_size = o.batch_size;
+    config.sgd = {o.lr, o.momentum, o.weight_decay};
+    config.seed = o.seed;
+    config.limit_train = o.limit_train;
+    config.limit_test = o.limit_test;
+    config.save_path = o.save;
+    config.save_every = o.save_every;
+    config.resume_path = o.resume;
+    config.stop = &g_stop;
+    trainer.emplace(*st->backend, st->data.train, st->data.test, config);
+  } catch (const std::exception& e) {
+    if (metrics) metrics->end("failed", nullptr, "", e.what());
+    throw;
+  }
+
+  if (!o.quiet) {
+    std::printf("train_mnist: data %s (%lld train, %lld test images); recipe: %s, batch "
                 "%lld, lr %g, momentum %g, weight decay %g, seed %llu\n",
-                data_dir.c_str(), static_cast<long long>(train_images),
-                static_cast<long long>(test_images), static_cast<long long>(o.epochs),
+                st->data_dir.c_str(), static_cast<long long>(trainer->train_images()),
+                static_cast<long long>(trainer->test_images()),
+                plural(o.epochs, "epoch", "epochs").c_str(),
                 static_cast<long long>(o.batch_size), o.lr, o.momentum, o.weight_decay,
                 static_cast<unsigned long long>(o.seed));
     if (!o.resume.empty()) {
-      std::printf("train_mnist: resumed from %s after epoch %lld\n", o.resume.c_str(),
-                  static_cast<long long>(trainer.epochs_done()));
+      std::printf("train_mnist: resumed from %s after epoch %lld", o.resume.c_str(),
+                  static_cast<long long>(trainer->epochs_done()));
+      if (trainer->batches_done() > 0) {
+        std::printf(", batch %lld", static_cast<long long>(trainer->batches_done()));
+      }
+      for (std::size_t i = 0; i < trainer->overrides().size(); ++i) {
+        const le::ResumeOverride& v = trainer->overrides()[i];
+        std::printf("%s%s %s -> %s", i == 0 ? "; changed: " : ", ", v.name.c_str(),
+                    v.saved.c_str(), v.now.c_str());
+      }
+      std::printf("\n");
     }
     std::fflush(stdout);
   }
 
   Printer printer(o, isatty(STDOUT_FILENO) == 1);
-  const le::TrainSummary summary = trainer.run(&printer);
+  std::vector<le::TrainObserver*> list{&printer};
+  if (metrics) {
+    metrics->write(recipe_record(o, *st, *trainer));
+    for (const le::EpochReport& e : trainer->state().history) metrics->on_epoch(e);
+    list.push_back(metrics.get());
+  }
+  Observers observers(list);
+  le::TrainSummary summary;
+  try {
+    summary = trainer->run(&observers);
+  } catch (const le::TrainingDiverged& e) {
+    if (metrics) metrics->end("diverged", nullptr, "", e.what());
+    throw;
+  } catch (const std::exception& e) {
+    if (metrics) metrics->end("failed", nullptr, "", e.what());
+    throw;
+  }
+
+  if (summary.interrupted) {
+    std::printf("\ntrain_mnist: stopped in epoch %lld after %s of it.\n",
+                static_cast<long long>(summary.stopped_epoch),
+                plural(summary.stopped_batch, "batch", "batches").c_str());
+    if (!o.save.empty()) {
+      std::printf("train_mnist: checkpoint %s; continue with: train_mnist --resume %s\n",
+                  o.save.c_str(), o.save.c_str());
+    } else {
+      std::printf("train_mnist: no checkpoint (--save FILE keeps the work of a stopped run)\n");
+    }
+    if (metrics) {
+      metrics->end("interrupted", &summary, o.save, "stopped by a signal");
+      std::printf("train_mnist: metrics %s\n", o.metrics.c_str());
+    }
+    std::fflush(stdout);
+    return 130;
+  }
   double test_accuracy = summary.test_accuracy;
-  if (summary.epochs.empty()) test_accuracy = trainer.evaluate();  // resumed a finished run
+  if (summary.epochs.empty()) test_accuracy = trainer->evaluate().accuracy;
 
   std::printf("Training took %.1f seconds.\n", summary.train_seconds);
   std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
-              static_cast<long long>(test_images), test_accuracy);
-  if (!o.metrics.empty()) {
-    le::TrainSummary full = summary;
-    full.test_accuracy = test_accuracy;
-    write_metrics(o, *backend, data_dir, check, full, test_images);
-  }
+              static_cast<long long>(trainer->test_images()), test_accuracy);
+  if (metrics) metrics->end("finished", &summary, o.save, "");
   return 0;
 }
 
@@ -323,20 +573,37 @@ int main(int argc, char** argv) {
       ->check(at_least(0));
   app.add_option("--device", o.device, "auto (cuda if usable, else cpu), cuda, cpu or sim")
       ->check(CLI::IsMember({"auto", "cuda", "cpu", "sim"}));
-  app.add_option("--seed", o.seed, "Seed of initialization and shuffling");
-  app.add_option("--threads", o.threads, "CPU threads for the cpu and sim backends (0: all)")
-      ->check(at_least(0));
-  app.add_option("--save", o.save, "Checkpoint (safetensors) written after every epoch")
-      ->check(in_existing_directory());
-  app.add_option("--resume", o.resume, "Continue the run saved in this checkpoint")
-      ->check(CLI::ExistingFile);
-  app.add_option("--metrics", o.metrics, "Write the recipe and per-epoch figures as JSON")
-      ->check(in_existing_directory());
+  app.add_option("--seed", o.seed, "Seed of initialization and shuffling (0 to 2^64 - 1)")
+      ->check(whole_number());
+  app.add_option("--threads", o.threads,
+                 "CPU threads for the cpu and sim backends (0: one per hardware thread; at "
+                 "most " + std::to_string(kMaxThreads) + ")")
+      ->check(CLI::Range(0, kMaxThreads));
+  CLI::Option* save =
+      app.add_option("--save", o.save, "Checkpoint (safetensors) written after every epoch");
+  app.add_option("--save-every", o.save_every,
+                 "With --save: also write it every N batches within an epoch (0: never)")
+      ->check(at_least(0))
+      ->needs(save);
+  CLI::Option* resume =
+      app.add_option("--resume", o.resume,
+                     "Continue the run saved in this checkpoint; its recipe is the default for "
+                     "every recipe flag not given")
+          ->check(CLI::ExistingFile);
+  app.add_option("--eval", o.eval,
+                 "Print the test accuracy and loss of this checkpoint's model, without training")
+      ->check(CLI::ExistingFile)
+      ->excludes(save)
+      ->excludes(resume);
+  app.add_option("--metrics", o.metrics,
+                 "Write the recipe, the loss every --log-every batches and each epoch's figures "
+                 "as JSON Lines while training (scripts/plot_metrics.py draws them)");
   app.add_option("--limit-train", o.limit_train, "Use only the first N training images (0: all)")
       ->check(at_least(0));
   app.add_option("--limit-test", o.limit_test, "Use only the first N test images (0: all)")
       ->check(at_least(0));
-  app.add_option("--log-every", o.log_every, "Batches between loss lines when not on a terminal")
+  app.add_option("--log-every", o.log_every,
+                 "Batches between loss lines (when not on a terminal) and --metrics records")
       ->check(at_least(1));
   app.add_flag("--quiet", o.quiet, "Print only the final time and accuracy");
   app.add_flag("--no-self-check", o.no_self_check,
@@ -357,8 +624,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "train_mnist: %s\nRun train_mnist --help for the flags.\n", e.what());
     return 2;
   }
+  const Given given{app.count("--epochs") > 0,       app.count("--batch-size") > 0,
+                    app.count("--lr") > 0,           app.count("--momentum") > 0,
+                    app.count("--weight-decay") > 0, app.count("--seed") > 0,
+                    app.count("--limit-train") > 0};
+  const unsigned hardware = std::thread::hardware_concurrency();
+  if (o.threads > 0 && hardware > 0 && static_cast<unsigned>(o.threads) > hardware) {
+    std::fprintf(stderr,
+                 "train_mnist: warning: --threads %d is more than the %u hardware threads; "
+                 "the extra ones only take turns\n",
+                 o.threads, hardware);
+  }
   try {
-    return train(o);
+    return o.eval.empty() ? train(o, given) : evaluate_checkpoint(o);
+  } catch (const BadFlag& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "train_mnist: %s\nRun train_mnist --help for the flags.\n", e.what());
+    return 2;
   } catch (const le::SelfCheckFailed& e) {
     std::fflush(stdout);
     std::fprintf(stderr,

@@ -6,13 +6,18 @@
 #include <sstream>
 #include <type_traits>
 
+#include <nlohmann/json.hpp>
+
 #include <lenet/engine/safetensors.h>
 
 namespace lenet::engine {
 
 namespace {
 
-constexpr const char* kFormat = "lenet-cuda checkpoint 1";
+// Version 2 adds the run's length, the position within an epoch and the completed epochs'
+// figures; a version-1 file (saved only at an epoch's end) still loads.
+constexpr const char* kFormat = "lenet-cuda checkpoint 2";
+constexpr const char* kFormatV1 = "lenet-cuda checkpoint 1";
 constexpr const char* kMomentumPrefix = "momentum.";
 
 std::string number(double v) {
@@ -43,6 +48,44 @@ T parse(const SafetensorsFile& file, const std::string& path, const std::string&
     throw CheckpointError(path + ": metadata '" + key + "' is not a number: '" + text + "'");
   }
   return value;
+}
+
+// The completed epochs as a JSON array in one metadata string (doubles round-trip exactly).
+std::string history_text(const std::vector<EpochReport>& history) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const EpochReport& e : history) {
+    out.push_back({{"epoch", e.epoch},
+                   {"loss", e.loss},
+                   {"train_accuracy", e.train_accuracy},
+                   {"test_accuracy", e.test_accuracy},
+                   {"test_loss", e.test_loss},
+                   {"seconds", e.seconds},
+                   {"eval_seconds", e.eval_seconds},
+                   {"images", e.images}});
+  }
+  return out.dump();
+}
+
+std::vector<EpochReport> parse_history(const std::string& path, const std::string& text) {
+  std::vector<EpochReport> history;
+  try {
+    for (const nlohmann::json& e : nlohmann::json::parse(text)) {
+      EpochReport r;
+      r.epoch = e.at("epoch").get<std::int64_t>();
+      r.loss = e.at("loss").get<double>();
+      r.train_accuracy = e.at("train_accuracy").get<double>();
+      r.test_accuracy = e.at("test_accuracy").get<double>();
+      r.test_loss = e.at("test_loss").get<double>();
+      r.seconds = e.at("seconds").get<double>();
+      r.eval_seconds = e.at("eval_seconds").get<double>();
+      r.images = e.at("images").get<std::int64_t>();
+      r.from_checkpoint = true;
+      history.push_back(r);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(path + ": metadata 'history' is not the list of epochs: " + e.what());
+  }
+  return history;
 }
 
 void read_tensors(const SafetensorsFile& file, const std::string& path, const std::string& prefix,
@@ -78,20 +121,27 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
       {"step", std::to_string(state.step)},
       {"seed", std::to_string(state.seed)},
       {"rng", state.rng},
+      {"epochs", std::to_string(state.epochs)},
       {"batch_size", std::to_string(state.batch_size)},
       {"limit_train", std::to_string(state.limit_train)},
       {"lr", number(state.sgd.lr)},
       {"momentum", number(state.sgd.momentum)},
       {"weight_decay", number(state.sgd.weight_decay)},
+      {"batches_done", std::to_string(state.batches_done)},
+      {"epoch_loss_sum", number(state.epoch_loss_sum)},
+      {"epoch_correct", std::to_string(state.epoch_correct)},
+      {"epoch_seconds", number(state.epoch_seconds)},
+      {"history", history_text(state.history)},
   };
   save_safetensors(path, file);
 }
 
 TrainingState load_checkpoint(const std::string& path) {
   const SafetensorsFile file = load_safetensors(path);
-  if (meta(file, path, "format") != kFormat) {
-    throw CheckpointError(path + ": not a lenet checkpoint: format is '" +
-                          meta(file, path, "format") + "', expected '" + kFormat + "'");
+  const std::string& format = meta(file, path, "format");
+  if (format != kFormat && format != kFormatV1) {
+    throw CheckpointError(path + ": not a lenet checkpoint: format is '" + format +
+                          "', expected '" + kFormat + "'");
   }
   TrainingState state;
   read_tensors(file, path, "", &state.params);
@@ -105,11 +155,22 @@ TrainingState load_checkpoint(const std::string& path) {
   state.sgd.lr = parse<double>(file, path, "lr");
   state.sgd.momentum = parse<double>(file, path, "momentum");
   state.sgd.weight_decay = parse<double>(file, path, "weight_decay");
-  if (state.epochs_done < 0 || state.step < 0 || state.batch_size < 1) {
+  if (format != kFormatV1) {
+    state.epochs = parse<std::int64_t>(file, path, "epochs");
+    state.batches_done = parse<std::int64_t>(file, path, "batches_done");
+    state.epoch_loss_sum = parse<double>(file, path, "epoch_loss_sum");
+    state.epoch_correct = parse<std::int64_t>(file, path, "epoch_correct");
+    state.epoch_seconds = parse<double>(file, path, "epoch_seconds");
+    state.history = parse_history(path, meta(file, path, "history"));
+  }
+  if (state.epochs_done < 0 || state.step < 0 || state.batch_size < 1 || state.epochs < 0 ||
+      state.batches_done < 0 || state.epoch_correct < 0 || state.limit_train < 1) {
     throw CheckpointError(path + ": training state out of range (epochs_done " +
                           std::to_string(state.epochs_done) + ", step " +
-                          std::to_string(state.step) + ", batch_size " +
-                          std::to_string(state.batch_size) + ")");
+                          std::to_string(state.step) + ", epochs " +
+                          std::to_string(state.epochs) + ", batch_size " +
+                          std::to_string(state.batch_size) + ", batches_done " +
+                          std::to_string(state.batches_done) + ")");
   }
   return state;
 }

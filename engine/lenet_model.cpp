@@ -166,6 +166,14 @@ void LenetModel::sgd_step(const SgdParams& h) {
   }
 }
 
+float LenetModel::forward_loss() {
+  LENET_CHECK(n_ >= 1, "LenetModel::forward_loss: no batch loaded");
+  // The same kernel as backward()'s first; its gradient output is scratch here.
+  backend_.softmax_cross_entropy(n_, kClasses, logits_.as<float>(), labels_.as<std::int32_t>(),
+                                 loss_.as<float>(), dlogits_.as<float>());
+  return loss();
+}
+
 float LenetModel::loss() const {
   float value = 0.0f;
   backend_.download(&value, loss_.data(), sizeof(float));

@@ -13,8 +13,8 @@ namespace lenet::engine {
 
 namespace {
 
-constexpr std::int64_t kPixels = 28 * 28;
-constexpr std::int64_t kClasses = 10;
+namespace ref = lenet::cpu_ref;
+constexpr std::int64_t kPixels = ref::kLenetInputH * ref::kLenetInputW;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -37,9 +37,9 @@ std::int64_t uniform_below(std::mt19937_64& rng, std::int64_t n) {
 }
 
 void check_split(const char* what, const MnistSplit& split) {
-  LENET_CHECK(split.rows == 28 && split.cols == 28,
+  LENET_CHECK(split.rows == ref::kLenetInputH && split.cols == ref::kLenetInputW,
               "Trainer: " << what << " images are " << split.rows << "x" << split.cols
-                          << ", LeNet needs 28x28");
+                          << ", LeNet needs " << ref::kLenetInputH << "x" << ref::kLenetInputW);
   LENET_CHECK(split.count >= 1, "Trainer: the " << what << " set is empty");
   LENET_CHECK(static_cast<std::int64_t>(split.images.size()) == split.count * kPixels &&
                   static_cast<std::int64_t>(split.labels.size()) == split.count,
@@ -63,6 +63,24 @@ std::int64_t model_batch(const TrainConfig& c, const MnistSplit& train, const Mn
 
 }  // namespace
 
+Evaluation evaluate(LenetModel& model, const MnistSplit& test, std::int64_t count,
+                    std::int64_t batch) {
+  LENET_CHECK(count >= 1 && count <= test.count,
+              "evaluate: count must be in [1, " << test.count << "], got " << count);
+  LENET_CHECK(batch >= 1, "evaluate: batch must be >= 1, got " << batch);
+  std::int64_t correct = 0;
+  double loss_sum = 0.0;
+  for (std::int64_t start = 0; start < count; start += batch) {
+    const std::int64_t n = std::min(batch, count - start);
+    model.load_batch(n, test.images.data() + start * kPixels, test.labels.data() + start);
+    model.forward();
+    correct += model.correct();
+    loss_sum += static_cast<double>(model.forward_loss()) * static_cast<double>(n);
+  }
+  const double images = static_cast<double>(count);
+  return {100.0 * static_cast<double>(correct) / images, loss_sum / images};
+}
+
 Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& test,
                  TrainConfig config)
     : backend_(backend),
@@ -75,25 +93,11 @@ Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& te
   test_count_ = limited(config_.limit_test, test_.count);
 
   if (config_.resume_path.empty()) {
-    model_.set_parameters(cpu_ref::lenet_init<float>(config_.seed));
+    model_.set_parameters(ref::lenet_init<float>(config_.seed));
     return;
   }
-  TrainingState s = load_checkpoint(config_.resume_path);
-  const auto differs = [&](const char* what, auto saved, auto wanted) {
-    if (saved != wanted) {
-      std::ostringstream msg;
-      msg << "--resume " << config_.resume_path << ": the checkpoint was trained with " << what
-          << " " << saved << ", this run asks for " << wanted
-          << "; resume with the same recipe to continue that run";
-      throw std::invalid_argument(msg.str());
-    }
-  };
-  differs("seed", s.seed, config_.seed);
-  differs("batch size", s.batch_size, config_.batch_size);
-  differs("training images per epoch", s.limit_train, train_count_);
-  differs("lr", s.sgd.lr, config_.sgd.lr);
-  differs("momentum", s.sgd.momentum, config_.sgd.momentum);
-  differs("weight decay", s.sgd.weight_decay, config_.sgd.weight_decay);
+  const TrainingState s = load_checkpoint(config_.resume_path);
+  check_resume(s);
   std::istringstream rng_text(s.rng);
   rng_text >> rng_;
   if (rng_text.fail()) {
@@ -103,6 +107,59 @@ Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& te
   model_.set_momentum(s.momentum);
   epochs_done_ = s.epochs_done;
   step_ = s.step;
+  batch_ = s.batches_done;
+  epoch_loss_sum_ = s.epoch_loss_sum;
+  epoch_correct_ = s.epoch_correct;
+  epoch_seconds_ = s.epoch_seconds;
+  history_ = s.history;
+}
+
+void Trainer::check_resume(const TrainingState& s) {
+  const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
+  std::vector<std::string> conflicts;
+  const auto text = [](auto v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  // A difference that cannot work, or one that is recorded as an override.
+  const auto compare = [&](const char* what, auto saved, auto now, bool allowed) {
+    if (saved == now) return;
+    if (allowed) {
+      overrides_.push_back({what, text(saved), text(now)});
+    } else {
+      conflicts.push_back(std::string(what) + " " + text(saved) + " (this run: " + text(now) +
+                          ")");
+    }
+  };
+  const bool mid_epoch = s.batches_done > 0;
+  compare("seed", s.seed, config_.seed, false);
+  compare("batch size", s.batch_size, config_.batch_size, !mid_epoch);
+  compare("training images per epoch", s.limit_train, train_count_, !mid_epoch);
+  compare("lr", s.sgd.lr, config_.sgd.lr, true);
+  compare("momentum", s.sgd.momentum, config_.sgd.momentum, true);
+  compare("weight decay", s.sgd.weight_decay, config_.sgd.weight_decay, true);
+  if (s.epochs != 0) compare("epochs", s.epochs, config_.epochs, true);
+  if (config_.epochs < s.epochs_done + (mid_epoch ? 1 : 0)) {
+    conflicts.push_back("epochs done " + text(s.epochs_done) +
+                        (mid_epoch ? " and part of the next" : "") + " (this run asks for " +
+                        text(config_.epochs) + " in all)");
+  }
+  if (mid_epoch && s.batch_size == config_.batch_size && s.limit_train == train_count_ &&
+      s.batches_done >= batches) {
+    conflicts.push_back("position batch " + text(s.batches_done) + " of an epoch of " +
+                        text(batches) + " batches");
+  }
+  if (conflicts.empty()) return;
+  std::ostringstream msg;
+  msg << "--resume " << config_.resume_path << ": this run cannot continue the checkpoint's; it "
+      << "was trained with ";
+  for (std::size_t i = 0; i < conflicts.size(); ++i) msg << (i ? "; " : "") << conflicts[i];
+  if (mid_epoch) {
+    msg << " (it stopped after batch " << s.batches_done << " of epoch " << s.epochs_done + 1
+        << ", so batch size and training images must stay)";
+  }
+  throw std::invalid_argument(msg.str());
 }
 
 TrainingState Trainer::state() const {
@@ -113,11 +170,17 @@ TrainingState Trainer::state() const {
   s.step = step_;
   s.seed = config_.seed;
   std::ostringstream rng_text;
-  rng_text << rng_;
+  rng_text << (in_epoch_ ? epoch_rng_ : rng_);
   s.rng = rng_text.str();
+  s.epochs = config_.epochs;
   s.batch_size = config_.batch_size;
   s.limit_train = train_count_;
   s.sgd = config_.sgd;
+  s.batches_done = batch_;
+  s.epoch_loss_sum = epoch_loss_sum_;
+  s.epoch_correct = epoch_correct_;
+  s.epoch_seconds = epoch_seconds_;
+  s.history = history_;
   return s;
 }
 
@@ -130,20 +193,26 @@ std::vector<std::int64_t> Trainer::shuffled_indices() {
   return order;
 }
 
-double Trainer::evaluate() {
-  std::int64_t correct = 0;
-  for (std::int64_t start = 0; start < test_count_; start += config_.eval_batch) {
-    const std::int64_t n = std::min(config_.eval_batch, test_count_ - start);
-    model_.load_batch(n, test_.images.data() + start * kPixels, test_.labels.data() + start);
-    model_.forward();
-    correct += model_.correct();
+void Trainer::save(TrainObserver* observer) {
+  save_checkpoint(config_.save_path, state());
+  if (observer != nullptr) {
+    observer->on_checkpoint(config_.save_path, epochs_done_ + (batch_ > 0 ? 1 : 0), batch_);
   }
-  return 100.0 * static_cast<double>(correct) / static_cast<double>(test_count_);
 }
 
 TrainSummary Trainer::run(TrainObserver* observer) {
   TrainSummary summary;
   summary.first_epoch = epochs_done_ + 1;
+  const auto finish = [&] {
+    summary.epochs = history_;
+    summary.train_seconds = epoch_seconds_;
+    for (const EpochReport& e : history_) summary.train_seconds += e.seconds;
+    if (!history_.empty()) summary.test_accuracy = history_.back().test_accuracy;
+    return summary;
+  };
+  const auto stop_requested = [&] {
+    return config_.stop != nullptr && config_.stop->load(std::memory_order_relaxed);
+  };
   const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
   const std::int64_t staging = std::min(config_.batch_size, train_count_);
   std::vector<std::uint8_t> images(static_cast<std::size_t>(staging * kPixels));
@@ -151,12 +220,19 @@ TrainSummary Trainer::run(TrainObserver* observer) {
 
   while (epochs_done_ < config_.epochs) {
     const std::int64_t epoch = epochs_done_ + 1;
-    const auto start = std::chrono::steady_clock::now();
+    epoch_rng_ = rng_;  // a checkpoint within this epoch shuffles again from here
     const std::vector<std::int64_t> order = shuffled_indices();
-    double loss_sum = 0.0;
-    std::int64_t correct = 0, seen = 0;
-    for (std::int64_t b = 0; b < batches; ++b) {
-      const std::int64_t first = b * config_.batch_size;
+    in_epoch_ = true;
+    for (; batch_ < batches; ++batch_) {
+      if (stop_requested()) {
+        if (!config_.save_path.empty()) save(observer);
+        summary.interrupted = true;
+        summary.stopped_epoch = epoch;
+        summary.stopped_batch = batch_;
+        return finish();
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const std::int64_t first = batch_ * config_.batch_size;
       const std::int64_t n = std::min(config_.batch_size, train_count_ - first);
       for (std::int64_t i = 0; i < n; ++i) {
         const std::int64_t src = order[first + i];
@@ -165,52 +241,66 @@ TrainSummary Trainer::run(TrainObserver* observer) {
       }
       model_.load_batch(n, images.data(), labels.data());
       model_.forward();
-      correct += model_.correct();
+      const std::int64_t correct = model_.correct();
       model_.backward();
       const float loss = model_.loss();
-      ++step_;
-      if (!std::isfinite(loss)) {
+      if (!std::isfinite(loss) || loss > kDivergedLoss) {
         std::ostringstream msg;
-        msg << "training diverged: the loss became " << loss << " at epoch " << epoch
-            << ", step " << b + 1 << " (global step " << step_ << "); try a smaller --lr";
-        throw TrainingDiverged(msg.str());
+        msg << "training diverged: the loss became " << loss;
+        if (std::isfinite(loss)) msg << " (above " << kDivergedLoss << ")";
+        msg << " at epoch " << epoch << ", step " << batch_ + 1 << " (global step " << step_ + 1
+            << "); try a smaller --lr than " << config_.sgd.lr;
+        throw TrainingDiverged(msg.str(), step_ + 1);
       }
       model_.sgd_step(config_.sgd);
-      loss_sum += loss;
-      seen += n;
+      ++step_;
+      epoch_loss_sum_ += loss;
+      epoch_correct_ += correct;
+      epoch_seconds_ += seconds_since(start);
       if (observer != nullptr) {
         BatchReport r;
         r.epoch = epoch;
-        r.batch = b + 1;
+        r.batch = batch_ + 1;
         r.batches = batches;
         r.step = step_;
         r.loss = loss;
-        r.epoch_seconds = seconds_since(start);
-        r.epoch_images = seen;
+        r.epoch_seconds = epoch_seconds_;
+        r.epoch_images = std::min(train_count_, (batch_ + 1) * config_.batch_size);
         observer->on_batch(r);
       }
+      if (config_.save_every > 0 && !config_.save_path.empty() && batch_ + 1 < batches &&
+          (batch_ + 1) % config_.save_every == 0) {
+        ++batch_;  // the checkpoint's position is after this batch
+        save(observer);
+        --batch_;
+      }
     }
+    const auto sync_start = std::chrono::steady_clock::now();
     backend_.synchronize();
+    epoch_seconds_ += seconds_since(sync_start);
     EpochReport report;
     report.epoch = epoch;
-    report.seconds = seconds_since(start);
-    report.loss = loss_sum / static_cast<double>(batches);
-    report.train_accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
-    report.images = seen;
+    report.seconds = epoch_seconds_;
+    report.loss = epoch_loss_sum_ / static_cast<double>(batches);
+    report.images = train_count_;
+    report.train_accuracy =
+        100.0 * static_cast<double>(epoch_correct_) / static_cast<double>(train_count_);
     const auto eval_start = std::chrono::steady_clock::now();
-    report.test_accuracy = evaluate();
+    const Evaluation test = evaluate();
+    report.test_accuracy = test.accuracy;
+    report.test_loss = test.loss;
     report.eval_seconds = seconds_since(eval_start);
     epochs_done_ = epoch;
-    summary.epochs.push_back(report);
-    summary.train_seconds += report.seconds;
-    summary.test_accuracy = report.test_accuracy;
+    in_epoch_ = false;
+    batch_ = 0;
+    epoch_loss_sum_ = 0.0;
+    epoch_correct_ = 0;
+    epoch_seconds_ = 0.0;
+    history_.push_back(report);
     if (observer != nullptr) observer->on_epoch(report);
-    if (!config_.save_path.empty()) {
-      save_checkpoint(config_.save_path, state());
-      if (observer != nullptr) observer->on_checkpoint(config_.save_path, epoch);
-    }
+    if (!config_.save_path.empty()) save(observer);
   }
-  return summary;
+  return finish();
 }
 
 }  // namespace lenet::engine

@@ -169,7 +169,7 @@ TEST(EngineKernelBackend, ATrainingStepRunsWhereTheBackendSays) {
                  : "the sim backend's launches did not all run in the simulator");
 }
 
-TEST(EngineKernelBackend, ReportsTheImageItsKernelsRun) {
+TEST(EngineKernelBackend, ReportsTheCodeItsKernelsRun) {
   std::string why;
   const auto backend = backend_under_test(&why);
   LENET_SKIP_OR_FAIL_WITHOUT_GPU(why);

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <lenet/engine/lenet_model.h>
+#include <lenet/engine/epoch_report.h>
 #include <lenet/shapes.h>
 
 namespace lenet::engine {
@@ -19,10 +21,20 @@ struct TrainingState {
   std::int64_t epochs_done = 0;  // completed epochs
   std::int64_t step = 0;         // optimizer steps taken so far
   std::uint64_t seed = 0;
-  std::string rng;               // the shuffling generator's state (std::mt19937_64 text form)
+  // The shuffling generator's state (std::mt19937_64 text form) before the shuffle of epoch
+  // epochs_done + 1, so a resume draws that epoch's order again.
+  std::string rng;
+  std::int64_t epochs = 0;       // the run's length; 0 in a version-1 file, which had none
   std::int64_t batch_size = 0;
   std::int64_t limit_train = 0;  // images per epoch
   SgdParams sgd;
+  // Within epoch epochs_done + 1: batches done (0 at an epoch's end), the sum of their losses,
+  // the training images they classified correctly before their update, and their seconds.
+  std::int64_t batches_done = 0;
+  double epoch_loss_sum = 0.0;
+  std::int64_t epoch_correct = 0;
+  double epoch_seconds = 0.0;
+  std::vector<EpochReport> history;  // the completed epochs
 };
 
 // Written atomically (a temporary file renamed over path): an interrupted save leaves the

@@ -41,6 +41,8 @@ class LenetModel {
   // One SGD-momentum step on every parameter with the gradients of backward().
   void sgd_step(const SgdParams& h);
 
+  // The mean loss of the loaded batch after forward(), without gradients (evaluation); waits.
+  float forward_loss();
   // The loss of the last backward(); waits for it.
   float loss() const;
   // Rows of the loaded batch whose argmax of the logits equals the label (after forward()).

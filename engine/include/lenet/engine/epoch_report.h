@@ -1,0 +1,20 @@
+// One epoch of a training run, as the trainer reports it and a checkpoint keeps it.
+#pragma once
+
+#include <cstdint>
+
+namespace lenet::engine {
+
+struct EpochReport {
+  std::int64_t epoch = 0;
+  double loss = 0.0;            // mean of the batch losses
+  double train_accuracy = 0.0;  // percent, from the logits of each step before its update
+  double test_accuracy = 0.0;   // percent, after the epoch
+  double test_loss = 0.0;       // mean cross-entropy on the test images, after the epoch
+  double seconds = 0.0;         // training time of the epoch, evaluation excluded
+  double eval_seconds = 0.0;
+  std::int64_t images = 0;
+  bool from_checkpoint = false;  // run before a resume, read back from the checkpoint
+};
+
+}  // namespace lenet::engine
