@@ -12,6 +12,7 @@
 set -euo pipefail
 
 source_dir=$1 work=$2/train_script.$$
+unset MNIST_DIR  # each case below sets it or not
 failed=0
 check() {  # check DESCRIPTION COMMAND...
   if "${@:2}"; then echo "ok: $1"; else echo "FAILED: $1"; failed=1; fi
