@@ -272,8 +272,10 @@ class MetricsLog : public le::TrainObserver {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
 
-  void write(const nlohmann::json& record) {
-    const std::string line = record.dump() + "\n";
+  void write(const nlohmann::json& record) { write_line(record.dump()); }
+
+  void write_line(std::string line) {
+    line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
         std::fflush(file_) != 0) {
       throw std::runtime_error("--metrics " + path_ + ": cannot write: " +
@@ -300,19 +302,7 @@ class MetricsLog : public le::TrainObserver {
     losses_ = 0;
   }
 
-  void on_epoch(const le::EpochReport& r) override {
-    nlohmann::json record = {{"type", "epoch"},
-                             {"epoch", r.epoch},
-                             {"loss", r.loss},
-                             {"train_accuracy", r.train_accuracy},
-                             {"test_accuracy", r.test_accuracy},
-                             {"test_loss", r.test_loss},
-                             {"seconds", r.seconds},
-                             {"eval_seconds", r.eval_seconds},
-                             {"images", r.images}};
-    if (r.from_checkpoint) record["from_checkpoint"] = true;
-    write(record);
-  }
+  void on_epoch(const le::EpochReport& r) override { write_line(le::to_json(r)); }
 
   void end(const char* status, const le::TrainSummary* summary, const std::string& checkpoint,
            const std::string& message) {

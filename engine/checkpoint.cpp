@@ -10,6 +10,8 @@
 
 #include <lenet/engine/safetensors.h>
 
+#include "epoch_report_json.h"
+
 namespace lenet::engine {
 
 namespace {
@@ -50,18 +52,12 @@ T parse(const SafetensorsFile& file, const std::string& path, const std::string&
   return value;
 }
 
-// The completed epochs as a JSON array in one metadata string (doubles round-trip exactly).
+// The completed epochs as a JSON array of their metrics records, in one metadata string.
 std::string history_text(const std::vector<EpochReport>& history) {
   nlohmann::json out = nlohmann::json::array();
-  for (const EpochReport& e : history) {
-    out.push_back({{"epoch", e.epoch},
-                   {"loss", e.loss},
-                   {"train_accuracy", e.train_accuracy},
-                   {"test_accuracy", e.test_accuracy},
-                   {"test_loss", e.test_loss},
-                   {"seconds", e.seconds},
-                   {"eval_seconds", e.eval_seconds},
-                   {"images", e.images}});
+  for (EpochReport e : history) {
+    e.from_checkpoint = false;  // said by the reader, not stored
+    out.push_back(detail::epoch_json(e));
   }
   return out.dump();
 }
@@ -70,15 +66,7 @@ std::vector<EpochReport> parse_history(const std::string& path, const std::strin
   std::vector<EpochReport> history;
   try {
     for (const nlohmann::json& e : nlohmann::json::parse(text)) {
-      EpochReport r;
-      r.epoch = e.at("epoch").get<std::int64_t>();
-      r.loss = e.at("loss").get<double>();
-      r.train_accuracy = e.at("train_accuracy").get<double>();
-      r.test_accuracy = e.at("test_accuracy").get<double>();
-      r.test_loss = e.at("test_loss").get<double>();
-      r.seconds = e.at("seconds").get<double>();
-      r.eval_seconds = e.at("eval_seconds").get<double>();
-      r.images = e.at("images").get<std::int64_t>();
+      EpochReport r = detail::epoch_from_json(e);
       r.from_checkpoint = true;
       history.push_back(r);
     }

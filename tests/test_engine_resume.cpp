@@ -3,6 +3,8 @@
 // a resume takes overrides it can honour and lists every conflict it cannot.
 #include <atomic>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -167,20 +169,29 @@ TEST(EngineResume, EveryConflictIsListedInOneMessage) {
   }
 }
 
-TEST(EngineResume, OverridesThatCanWorkAreAllowedAndRecorded) {
-  const Data data;
-  auto backend = le::make_cpu_backend(1);
-  const lenet::test::TempDir dir;
-  le::TrainConfig c = config(1);
-  c.save_path = dir.file("end.safetensors");
-  le::Trainer(*backend, data.train, data.test, c).run();
+// The tests below start from a finished run's checkpoint.
+class EngineResumeFromFile : public ::testing::Test {
+ protected:
+  // Trains `epochs` epochs with config() and returns the checkpoint written at the end.
+  std::string train_and_save(std::int64_t epochs, const std::string& name) {
+    le::TrainConfig c = config(epochs);
+    c.save_path = dir_.file(name);
+    le::Trainer(*backend_, data_.train, data_.test, c).run();
+    return c.save_path;
+  }
 
+  const Data data_;
+  std::unique_ptr<le::Backend> backend_ = le::make_cpu_backend(1);
+  const lenet::test::TempDir dir_;
+};
+
+TEST_F(EngineResumeFromFile, OverridesThatCanWorkAreAllowedAndRecorded) {
   // At an epoch's end even the batch size may change; lr and epochs always may.
   le::TrainConfig other = config(2);
-  other.resume_path = c.save_path;
+  other.resume_path = train_and_save(1, "end.safetensors");
   other.sgd.lr = 0.01;
   other.batch_size = 16;
-  le::Trainer resumed(*backend, data.train, data.test, other);
+  le::Trainer resumed(*backend_, data_.train, data_.test, other);
   std::vector<std::string> names;
   for (const le::ResumeOverride& o : resumed.overrides()) names.push_back(o.name);
   EXPECT_EQ(names, (std::vector<std::string>{"batch size", "lr", "epochs"}));
@@ -191,33 +202,21 @@ TEST(EngineResume, OverridesThatCanWorkAreAllowedAndRecorded) {
   EXPECT_EQ(s.epochs.at(1).images, 320);
 }
 
-TEST(EngineResume, FewerEpochsThanDoneIsAConflict) {
-  const Data data;
-  auto backend = le::make_cpu_backend(1);
-  const lenet::test::TempDir dir;
-  le::TrainConfig c = config(2);
-  c.save_path = dir.file("two.safetensors");
-  le::Trainer(*backend, data.train, data.test, c).run();
+TEST_F(EngineResumeFromFile, FewerEpochsThanDoneIsAConflict) {
   le::TrainConfig other = config(1);
-  other.resume_path = c.save_path;
-  EXPECT_THROW(le::Trainer(*backend, data.train, data.test, other), std::invalid_argument);
+  other.resume_path = train_and_save(2, "two.safetensors");
+  EXPECT_THROW(le::Trainer(*backend_, data_.train, data_.test, other), std::invalid_argument);
 }
 
-TEST(EngineResume, AVersionOneCheckpointStillLoads) {
-  const Data data;
-  auto backend = le::make_cpu_backend(1);
-  const lenet::test::TempDir dir;
-  le::TrainConfig c = config(1);
-  c.save_path = dir.file("v2.safetensors");
-  le::Trainer(*backend, data.train, data.test, c).run();
+TEST_F(EngineResumeFromFile, AVersionOneCheckpointStillLoads) {
   // What a version-1 file held: no run length, position or history.
-  le::SafetensorsFile file = le::load_safetensors(c.save_path);
+  le::SafetensorsFile file = le::load_safetensors(train_and_save(1, "v2.safetensors"));
   file.metadata["format"] = "lenet-cuda checkpoint 1";
   for (const char* key :
        {"epochs", "batches_done", "epoch_loss_sum", "epoch_correct", "epoch_seconds", "history"}) {
     file.metadata.erase(key);
   }
-  const std::string v1 = dir.file("v1.safetensors");
+  const std::string v1 = dir_.file("v1.safetensors");
   le::save_safetensors(v1, file);
   const le::TrainingState s = le::load_checkpoint(v1);
   EXPECT_EQ(s.epochs_done, 1);
@@ -226,17 +225,60 @@ TEST(EngineResume, AVersionOneCheckpointStillLoads) {
   EXPECT_TRUE(s.history.empty());
 }
 
-TEST(EngineResume, ACorruptHistoryIsACheckpointError) {
-  const Data data;
-  auto backend = le::make_cpu_backend(1);
-  const lenet::test::TempDir dir;
-  le::TrainConfig c = config(1);
-  c.save_path = dir.file("ck.safetensors");
-  le::Trainer(*backend, data.train, data.test, c).run();
-  le::SafetensorsFile file = le::load_safetensors(c.save_path);
+TEST_F(EngineResumeFromFile, ACorruptHistoryIsACheckpointError) {
+  const std::string path = train_and_save(1, "ck.safetensors");
+  le::SafetensorsFile file = le::load_safetensors(path);
   file.metadata["history"] = "[{\"epoch\": 1}]";
-  le::save_safetensors(c.save_path, file);
-  EXPECT_THROW(le::load_checkpoint(c.save_path), le::CheckpointError);
+  le::save_safetensors(path, file);
+  EXPECT_THROW(le::load_checkpoint(path), le::CheckpointError);
+}
+
+// A loss that is not finite stops training too: here from a checkpoint with one NaN weight.
+TEST_F(EngineResumeFromFile, ANonFiniteLossStopsTraining) {
+  const std::string path = train_and_save(1, "nan.safetensors");
+  le::SafetensorsFile file = le::load_safetensors(path);
+  for (le::NamedTensor& t : file.tensors) {
+    if (t.name == "fc3.bias") t.data[0] = std::numeric_limits<float>::quiet_NaN();
+  }
+  le::save_safetensors(path, file);
+  le::TrainConfig c = config(2);
+  c.resume_path = path;
+  le::Trainer trainer(*backend_, data_.train, data_.test, c);
+  try {
+    trainer.run();
+    FAIL() << "training on a NaN weight went on";
+  } catch (const le::TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("the loss became nan at epoch 2, step 1 (global step 11)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.step(), 11);
+  }
+}
+
+TEST(EpochReportJson, RoundTripsExactly) {
+  le::EpochReport r;
+  r.epoch = 3;
+  r.loss = 0.1 + 0.2;  // not a short decimal
+  r.train_accuracy = 97.123456789012345;
+  r.test_accuracy = 98.31;
+  r.test_loss = 1.0 / 3.0;
+  r.seconds = 5.5;
+  r.eval_seconds = 0.25;
+  r.images = 60000;
+  r.from_checkpoint = true;
+  const std::string text = le::to_json(r);
+  EXPECT_EQ(text.rfind("{", 0), 0u) << text;
+  EXPECT_NE(text.find("\"type\":\"epoch\""), std::string::npos) << text;
+  const le::EpochReport back = le::epoch_report_from_json(text);
+  EXPECT_EQ(back.epoch, r.epoch);
+  EXPECT_EQ(back.loss, r.loss);
+  EXPECT_EQ(back.train_accuracy, r.train_accuracy);
+  EXPECT_EQ(back.test_loss, r.test_loss);
+  EXPECT_EQ(back.images, r.images);
+  EXPECT_TRUE(back.from_checkpoint);
+  r.from_checkpoint = false;
+  EXPECT_EQ(le::to_json(r).find("from_checkpoint"), std::string::npos);
+  EXPECT_THROW(le::epoch_report_from_json("{\"epoch\": 1}"), std::invalid_argument);
 }
 
 TEST(EngineEvaluate, AccuracyAndLossDoNotDependOnTheBatch) {
@@ -254,20 +296,25 @@ TEST(EngineEvaluate, AccuracyAndLossDoNotDependOnTheBatch) {
   EXPECT_THROW(le::evaluate(model, data.test, 0, 7), std::invalid_argument);
 }
 
-TEST(EngineDiverged, AFiniteButExplodingLossStopsTraining) {
+// A loss above kDivergedLoss (lr 5, lr 1e6), or one that is not finite, stops training with
+// the epoch and the step.
+TEST(EngineDiverged, AnExplodingLossStopsTraining) {
   const Data data;
   auto backend = le::make_cpu_backend(1);
-  le::TrainConfig c = config(3);
-  c.sgd = {5.0, 0.9, 0.0};
-  le::Trainer trainer(*backend, data.train, data.test, c);
-  try {
-    trainer.run();
-    FAIL() << "training with lr 5 did not diverge";
-  } catch (const le::TrainingDiverged& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("(above 1000) at epoch "), std::string::npos) << what;
-    EXPECT_NE(what.find("try a smaller --lr than 5"), std::string::npos) << what;
-    EXPECT_GE(e.step(), 1);
+  for (const double lr : {5.0, 1e6}) {
+    SCOPED_TRACE("lr " + std::to_string(lr));
+    le::TrainConfig c = config(3);
+    c.sgd = {lr, 0.9, 0.0};
+    le::Trainer trainer(*backend, data.train, data.test, c);
+    try {
+      trainer.run();
+      ADD_FAILURE() << "training did not diverge";
+    } catch (const le::TrainingDiverged& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("(above 1000) at epoch 1, step "), std::string::npos) << what;
+      EXPECT_NE(what.find("try a smaller --lr than"), std::string::npos) << what;
+      EXPECT_GE(e.step(), 1);
+    }
   }
 }
 

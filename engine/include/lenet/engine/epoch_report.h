@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace lenet::engine {
 
@@ -16,5 +17,12 @@ struct EpochReport {
   std::int64_t images = 0;
   bool from_checkpoint = false;  // run before a resume, read back from the checkpoint
 };
+
+// The report as one JSON object: the "epoch" record of train_mnist's --metrics file, and an
+// element of a checkpoint's history (docs/training.md lists the fields). Doubles round-trip
+// exactly; "from_checkpoint" appears only when true.
+std::string to_json(const EpochReport& report);
+// Reads to_json's object back; throws std::invalid_argument naming what is missing or wrong.
+EpochReport epoch_report_from_json(const std::string& text);
 
 }  // namespace lenet::engine
