@@ -183,7 +183,8 @@ def main(argv):
         colour = colours[i % len(colours)]
         if run["batches"]:
             xs, ys = zip(*run["batches"])
-            ax_loss.plot(xs, ys, color=colour, linewidth=1, alpha=0.8, label=label)
+            ax_loss.plot(xs, ys, color=colour, linewidth=1, alpha=0.8, label=label,
+                         marker="." if len(xs) == 1 else None)  # one record: a dot, not a line
         epochs = run["epochs"]
         if epochs:
             xs = [e["epoch"] for e in epochs]
@@ -207,7 +208,7 @@ def main(argv):
     if any(run["epochs"] for run in runs):
         styles = [Line2D([], [], color="gray", marker="o", label="train"),
                   Line2D([], [], color="gray", marker="s", linestyle="--", label="test")]
-        ax_acc.legend(handles=styles, fontsize="small", loc="lower right")
+        ax_acc.legend(handles=styles, fontsize="small")
     else:
         ax_acc.text(0.5, 0.5, "no epoch finished", ha="center", va="center",
                     transform=ax_acc.transAxes, color="gray")
