@@ -61,6 +61,18 @@ class CopyCheckpointAt : public le::TrainObserver {
   std::string copy_;
 };
 
+// Runs config() with a checkpoint at path and stops it once batch `at` of epoch 1 is done.
+le::TrainSummary run_stopped_after(le::Backend& backend, const Data& data, std::int64_t at,
+                                   const std::string& path) {
+  std::atomic<bool> stop{false};
+  le::TrainConfig c = config();
+  c.save_path = path;
+  c.stop = &stop;
+  le::Trainer trainer(backend, data.train, data.test, c);
+  StopAt stopper(&stop, 1, at);
+  return trainer.run(&stopper);
+}
+
 void expect_same_epochs(const std::vector<le::EpochReport>& a,
                         const std::vector<le::EpochReport>& b) {
   ASSERT_EQ(a.size(), b.size());
@@ -84,22 +96,17 @@ TEST(EngineResume, AStoppedRunResumesBitwiseFromTheBatchItStoppedAt) {
   for (const std::int64_t at : {1, 4, 10}) {  // first, middle and last batch of epoch 1
     SCOPED_TRACE("stopped after batch " + std::to_string(at));
     const lenet::test::TempDir dir;
-    std::atomic<bool> stop{false};
-    le::TrainConfig c = config();
-    c.save_path = dir.file("stopped.safetensors");
-    c.stop = &stop;
-    le::Trainer stopped(*backend, data.train, data.test, c);
-    StopAt stopper(&stop, 1, at);
-    const le::TrainSummary s = stopped.run(&stopper);
+    const std::string path = dir.file("stopped.safetensors");
+    const le::TrainSummary s = run_stopped_after(*backend, data, at, path);
     ASSERT_TRUE(s.interrupted);
     EXPECT_EQ(s.stopped_epoch, at == 10 ? 2 : 1);
     EXPECT_EQ(s.stopped_batch, at == 10 ? 0 : at);
-    const le::TrainingState saved = le::load_checkpoint(c.save_path);
+    const le::TrainingState saved = le::load_checkpoint(path);
     EXPECT_EQ(saved.step, at);
     EXPECT_EQ(saved.batches_done, at == 10 ? 0 : at);
 
     le::TrainConfig again = config();
-    again.resume_path = c.save_path;
+    again.resume_path = path;
     le::Trainer resumed(*backend, data.train, data.test, again);
     const le::TrainSummary r = resumed.run();
     EXPECT_FALSE(r.interrupted);
@@ -143,16 +150,11 @@ TEST(EngineResume, EveryConflictIsListedInOneMessage) {
   const Data data;
   auto backend = le::make_cpu_backend(1);
   const lenet::test::TempDir dir;
-  std::atomic<bool> stop{false};
-  le::TrainConfig c = config();
-  c.save_path = dir.file("mid.safetensors");
-  c.stop = &stop;
-  le::Trainer first(*backend, data.train, data.test, c);
-  StopAt stopper(&stop, 1, 5);
-  first.run(&stopper);
+  const std::string path = dir.file("mid.safetensors");
+  run_stopped_after(*backend, data, 5, path);
 
   le::TrainConfig other = config();
-  other.resume_path = c.save_path;
+  other.resume_path = path;
   other.seed = 8;
   other.batch_size = 16;
   other.limit_train = 160;
