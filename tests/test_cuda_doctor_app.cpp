@@ -256,7 +256,7 @@ TEST(CudaDoctorApp, HypotheticalGpusAgainstThisBuild) {
     EXPECT_EQ(r86.status, 0) << r86.out;
     EXPECT_TRUE(contains(r86.out, "GeForce RTX 3090 (sm_86, compute capability 8.6): loads\n"))
         << r86.out;
-    EXPECT_TRUE(contains(r86.out, "all 9 modules: cubin sm_86")) << r86.out;
+    EXPECT_TRUE(contains(r86.out, "all 10 modules: cubin sm_86")) << r86.out;
   }
   // This build links the CUDA 13 runtime: a driver for CUDA 12.x cannot start it.
   const Result old = run("--sm 75 --driver 570.86.10");

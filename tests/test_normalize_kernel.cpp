@@ -46,7 +46,7 @@ std::vector<std::uint8_t> every_byte(std::int64_t repeats) {
   return pixels;
 }
 
-TEST(NormalizeKernel, EveryByteValueWithTheSeedRecipe) {
+TEST(NormalizeKernel, EveryByteValueWithTheClassicRecipe) {
   const std::vector<std::uint8_t> pixels = every_byte(1);
   const std::vector<float> y = run_kernel(pixels, 0.5f, 0.5f);
   EXPECT_TRUE(all_close(y, reference(pixels, 0.5f, 0.5f), kAtol, kRtol));

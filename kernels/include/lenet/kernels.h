@@ -3,6 +3,7 @@
 #pragma once
 
 #include <lenet/error.h>
+#include <lenet/kernels/batch.h>
 #include <lenet/kernels/conv2d.h>
 #include <lenet/kernels/count_correct.h>
 #include <lenet/kernels/loaded_code.h>
