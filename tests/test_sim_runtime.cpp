@@ -118,6 +118,87 @@ TEST(SimRuntime, StreamFlagsAreChecked) {
   static_cast<void>(cudaGetLastError());
 }
 
+// Stream capture: the work queued on a capturing stream is recorded, not run; each
+// cudaGraphLaunch runs all of it again, in order.
+TEST(SimGraph, CapturedWorkRunsOnlyWhenTheGraphIsLaunched) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const std::vector<float> x_host = {-1.0f, 2.0f, -3.0f, 4.0f};
+  auto* x = static_cast<float*>(lk::device_malloc(16));
+  auto* y = static_cast<float*>(lk::device_malloc(16));
+  auto* cursor = static_cast<std::int64_t*>(lk::device_malloc(sizeof(std::int64_t)));
+  auto* losses = static_cast<float*>(lk::device_malloc(sizeof(float)));
+  auto* corrects = static_cast<std::int64_t*>(lk::device_malloc(sizeof(std::int64_t)));
+  lk::copy_to_device(x, x_host.data(), 16);
+  lk::device_memset(y, 0, 16);
+  lk::device_memset(cursor, 0, sizeof(std::int64_t));
+
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusActive;
+  EXPECT_EQ(cudaStreamIsCapturing(stream, &status), cudaSuccess);
+  EXPECT_EQ(status, cudaStreamCaptureStatusNone);
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudaStreamIsCapturing(stream, &status), cudaSuccess);
+  EXPECT_EQ(status, cudaStreamCaptureStatusActive);
+  const std::uint64_t launches = lenet::sim::launch_count();
+  ASSERT_EQ(cudaMemsetAsync(y, 0xff, 16, stream), cudaSuccess);  // NaN, then overwritten
+  lk::relu_forward(4, x, y, stream);
+  lk::record_step(y + 1, cursor, cursor, 1, losses, corrects, stream);  // counts the replays
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_NE(graph, nullptr);
+  EXPECT_EQ(lenet::sim::launch_count(), launches) << "nothing ran while capturing";
+  std::vector<float> y_host(4, 7.0f);
+  lk::copy_to_host(y_host.data(), y, 16);
+  EXPECT_EQ(y_host, std::vector<float>(4, 0.0f));
+
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  const std::uint64_t graphs = lenet::sim::graph_launch_count();
+  for (int replay = 0; replay < 3; ++replay) ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  EXPECT_EQ(lenet::sim::graph_launch_count(), graphs + 3);
+  EXPECT_EQ(lenet::sim::launch_count(), launches + 6) << "two kernels per replay";
+  lk::copy_to_host(y_host.data(), y, 16);
+  EXPECT_EQ(y_host, (std::vector<float>{0.0f, 2.0f, 0.0f, 4.0f}));
+  std::int64_t replays = 0;
+  lk::copy_to_host(&replays, cursor, sizeof replays);
+  EXPECT_EQ(replays, 3);
+
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  for (void* p : {static_cast<void*>(x), static_cast<void*>(y), static_cast<void*>(cursor),
+                  static_cast<void*>(losses), static_cast<void*>(corrects)}) {
+    lk::device_free(p);
+  }
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+// What a GPU refuses during capture, refused here too.
+TEST(SimGraph, CaptureRulesAreThoseOfCuda) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeGlobal),
+            cudaErrorStreamCaptureUnsupported)
+      << "the legacy default stream cannot capture";
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorIllegalState) << "not capturing";
+  // Waiting for a capturing stream invalidates the capture.
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaErrorIllegalState);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorStreamCaptureUnsupported);
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  EXPECT_EQ(cudaStreamIsCapturing(stream, &status), cudaSuccess);
+  EXPECT_EQ(status, cudaStreamCaptureStatusInvalidated);
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(graph, nullptr);
+  // A launcher's checks run when the launch is captured, not when the graph runs.
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_THROW(lk::relu_forward(4, nullptr, nullptr, stream), std::invalid_argument);
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  static_cast<void>(cudaGetLastError());
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
 TEST(SimOptions, ParseOrder) {
   EXPECT_EQ(lenet::sim::parse_order("forward").order, Order::kForward);
   EXPECT_EQ(lenet::sim::parse_order("reverse").order, Order::kReverse);

@@ -1,10 +1,14 @@
 // The simulated CUDA runtime: one device whose memory is host memory, synchronous work.
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <lenet/sim/runtime.h>
 
@@ -20,6 +24,19 @@ struct Registry {
   std::map<std::uintptr_t, std::size_t> allocations;  // start -> bytes
   std::set<void*> host_allocations;                    // from cudaMallocHost
   std::set<cudaStream_t> streams;
+  // Streams capturing now: what they recorded, whether a forbidden call invalidated it, and
+  // the host thread that began the capture.
+  struct Capture {
+    std::vector<std::function<void()>> work;
+    bool invalidated = false;
+    std::thread::id thread;
+  };
+  std::map<cudaStream_t, Capture> captures;
+};
+
+// A graph and its executable form: the recorded work, in order.
+struct Recording {
+  std::vector<std::function<void()>> work;
 };
 
 // Never destroyed: memory may be freed from static destructors of other translation units.
@@ -29,6 +46,7 @@ Registry& registry() {
 }
 
 thread_local cudaError_t t_last_error = cudaSuccess;
+std::atomic<std::uint64_t> g_graph_launches{0};  // lenet::sim::graph_launch_count()
 
 cudaError_t fail(cudaError_t error) {
   t_last_error = error;
@@ -46,6 +64,19 @@ bool device_range_locked(const Registry& r, const void* ptr, std::size_t bytes) 
 }  // namespace
 
 namespace detail {
+
+bool capturing(cudaStream_t stream) {
+  if (stream == nullptr) return false;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.captures.count(stream) != 0;
+}
+
+void record(cudaStream_t stream, std::function<void()> work) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.captures.at(stream).work.push_back(std::move(work));
+}
 
 bool valid_stream(cudaStream_t stream) {
   if (stream == nullptr) return true;
@@ -139,7 +170,11 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
   }
   if (dst_device && !detail::device_range(dst, bytes)) return fail(cudaErrorInvalidValue);
   if (src_device && !detail::device_range(src, bytes)) return fail(cudaErrorInvalidValue);
-  std::memcpy(dst, src, bytes);
+  if (detail::capturing(stream)) {
+    detail::record(stream, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
+  } else {
+    std::memcpy(dst, src, bytes);
+  }
   return cudaSuccess;
 }
 
@@ -151,7 +186,11 @@ cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_
   if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
   if (bytes == 0) return cudaSuccess;
   if (!detail::device_range(dst, bytes)) return fail(cudaErrorInvalidValue);
-  std::memset(dst, value, bytes);
+  if (detail::capturing(stream)) {
+    detail::record(stream, [dst, value, bytes] { std::memset(dst, value, bytes); });
+  } else {
+    std::memset(dst, value, bytes);
+  }
   return cudaSuccess;
 }
 
@@ -191,6 +230,85 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  if (detail::capturing(stream)) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.captures.at(stream).invalidated = true;
+    return fail(cudaErrorStreamCaptureUnsupported);
+  }
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+  if (stream == nullptr) return fail(cudaErrorStreamCaptureUnsupported);
+  if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed) {
+    return fail(cudaErrorInvalidValue);
+  }
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  Registry::Capture capture;
+  capture.thread = std::this_thread::get_id();
+  if (!r.captures.emplace(stream, std::move(capture)).second) return fail(cudaErrorIllegalState);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  if (graph == nullptr) return fail(cudaErrorInvalidValue);
+  *graph = nullptr;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const auto it = r.captures.find(stream);
+  if (it == r.captures.end()) return fail(cudaErrorIllegalState);
+  if (it->second.thread != std::this_thread::get_id()) {
+    return fail(cudaErrorStreamCaptureWrongThread);
+  }
+  Registry::Capture capture = std::move(it->second);
+  r.captures.erase(it);
+  if (capture.invalidated) return fail(cudaErrorStreamCaptureInvalidated);
+  *graph = reinterpret_cast<cudaGraph_t>(new Recording{std::move(capture.work)});
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  if (status == nullptr) return fail(cudaErrorInvalidValue);
+  if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const auto it = stream == nullptr ? r.captures.end() : r.captures.find(stream);
+  *status = it == r.captures.end()    ? cudaStreamCaptureStatusNone
+            : it->second.invalidated ? cudaStreamCaptureStatusInvalidated
+                                     : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long /*flags*/) {
+  if (exec == nullptr || graph == nullptr) return fail(cudaErrorInvalidValue);
+  *exec = reinterpret_cast<cudaGraphExec_t>(
+      new Recording{reinterpret_cast<const Recording*>(graph)->work});
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (exec == nullptr) return fail(cudaErrorInvalidValue);
+  if (!detail::valid_stream(stream)) return fail(cudaErrorInvalidResourceHandle);
+  if (detail::capturing(stream)) return fail(cudaErrorStreamCaptureUnsupported);
+  g_graph_launches.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& work : reinterpret_cast<const Recording*>(exec)->work) work();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  if (graph == nullptr) return fail(cudaErrorInvalidValue);
+  delete reinterpret_cast<Recording*>(graph);
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  if (exec == nullptr) return fail(cudaErrorInvalidValue);
+  delete reinterpret_cast<Recording*>(exec);
   return cudaSuccess;
 }
 
@@ -231,6 +349,10 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
   }
   return "cudaErrorUnknown";
 }
@@ -246,8 +368,23 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is "
+                                                   "capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error "
+                                                   "during capture";
+    case cudaErrorStreamCaptureWrongThread: return "attempt to terminate a thread-local capture "
+                                                   "sequence from another thread";
   }
   return "unrecognized error code";
 }
 
 }  // namespace lenet::sim::runtime
+
+namespace lenet::sim {
+
+std::uint64_t graph_launch_count() noexcept {
+  return runtime::g_graph_launches.load(std::memory_order_relaxed);
+}
+
+}  // namespace lenet::sim

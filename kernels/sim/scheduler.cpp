@@ -675,6 +675,18 @@ void run_grid(const LaunchConfig& config, void (*body)(void*), void* context) {
   if (first_error) std::rethrow_exception(first_error);
 }
 
+void launch_or_record(const LaunchConfig& config, void (*body)(void*),
+                      std::shared_ptr<const void> context) {
+  if (!runtime::detail::capturing(config.stream)) {
+    run_grid(config, body, const_cast<void*>(context.get()));
+    return;
+  }
+  validate(config, lenet::sim::options());  // a bad launch fails at capture, as on a GPU
+  runtime::detail::record(config.stream, [config, body, context] {
+    run_grid(config, body, const_cast<void*>(context.get()));
+  });
+}
+
 void sync_threads(const char* file, int line) {
   if (t_runner == nullptr || t_fiber == nullptr) {
     throw std::logic_error("__syncthreads(): called outside a simulated kernel");

@@ -71,6 +71,10 @@ class ScopedOptions {
 // work ran here and not on a GPU. Counts a launch once its configuration is accepted.
 std::uint64_t launch_count() noexcept;
 
+// cudaGraphLaunch calls this process has made in the simulator. The kernels a graph runs count
+// in launch_count() as they run, once per replay.
+std::uint64_t graph_launch_count() noexcept;
+
 // A kernel did something the simulator refuses to run: a warp collective whose mask leaves
 // out the calling lane, names lanes that do not exist, or reads a lane outside the mask.
 // The message names the kernel, the block and the thread. Its code() is

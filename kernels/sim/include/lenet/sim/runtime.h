@@ -9,14 +9,19 @@
 // lenet::kernels_sim. A translation unit includes either this header or CUDA's, never both.
 //
 // Work is synchronous: a copy, memset or kernel launch has finished when the call returns, and
-// streams only order what is already ordered.
+// streams only order what is already ordered. The exception is stream capture (CUDA graphs):
+// between cudaStreamBeginCapture and cudaStreamEndCapture the launches, async copies and
+// memsets queued on that stream are recorded, not run; cudaGraphLaunch runs the recording.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include <lenet/sim/vector_types.h>
 
 typedef struct CUstream_st* cudaStream_t;
+typedef struct CUgraph_st* cudaGraph_t;
+typedef struct CUgraphExec_st* cudaGraphExec_t;
 
 namespace lenet::sim::runtime {
 
@@ -29,7 +34,11 @@ enum cudaError {
   cudaErrorInvalidMemcpyDirection = 21,
   cudaErrorNoDevice = 100,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalState = 401,
   cudaErrorLaunchFailure = 719,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureWrongThread = 908,
 };
 using cudaError_t = cudaError;
 
@@ -79,6 +88,30 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize();
 
+// Stream capture, with CUDA's names and values. Capture needs a created stream (not the legacy
+// default one). While a stream captures, a call that would wait for it (cudaStreamSynchronize,
+// a synchronous copy) fails with cudaErrorStreamCaptureUnsupported and invalidates the capture,
+// as on a GPU; cudaStreamEndCapture then returns cudaErrorStreamCaptureInvalidated.
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long flags = 0);
+// Runs the recorded work in its order, on stream (which must not be capturing).
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+
 // The calling host thread's last error, reset to cudaSuccess by cudaGetLastError.
 cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
@@ -87,6 +120,14 @@ cudaError_t cudaGetDevice(int* device);
 cudaError_t cudaSetDevice(int device);
 const char* cudaGetErrorName(cudaError_t error);
 const char* cudaGetErrorString(cudaError_t error);
+
+namespace detail {
+
+// For the simulator's launch: whether stream is capturing now, and recording work into it.
+bool capturing(cudaStream_t stream);
+void record(cudaStream_t stream, std::function<void()> work);
+
+}  // namespace detail
 
 }  // namespace lenet::sim::runtime
 
@@ -97,10 +138,14 @@ using lenet::sim::runtime::cudaErrorInvalidConfiguration;
 using lenet::sim::runtime::cudaErrorInvalidDevicePointer;
 using lenet::sim::runtime::cudaErrorInvalidMemcpyDirection;
 using lenet::sim::runtime::cudaErrorInvalidResourceHandle;
+using lenet::sim::runtime::cudaErrorIllegalState;
 using lenet::sim::runtime::cudaErrorInvalidValue;
 using lenet::sim::runtime::cudaErrorLaunchFailure;
 using lenet::sim::runtime::cudaErrorMemoryAllocation;
 using lenet::sim::runtime::cudaErrorNoDevice;
+using lenet::sim::runtime::cudaErrorStreamCaptureInvalidated;
+using lenet::sim::runtime::cudaErrorStreamCaptureUnsupported;
+using lenet::sim::runtime::cudaErrorStreamCaptureWrongThread;
 using lenet::sim::runtime::cudaFree;
 using lenet::sim::runtime::cudaFreeHost;
 using lenet::sim::runtime::cudaGetDevice;
@@ -108,6 +153,10 @@ using lenet::sim::runtime::cudaGetDeviceCount;
 using lenet::sim::runtime::cudaGetErrorName;
 using lenet::sim::runtime::cudaGetErrorString;
 using lenet::sim::runtime::cudaGetLastError;
+using lenet::sim::runtime::cudaGraphDestroy;
+using lenet::sim::runtime::cudaGraphExecDestroy;
+using lenet::sim::runtime::cudaGraphInstantiate;
+using lenet::sim::runtime::cudaGraphLaunch;
 using lenet::sim::runtime::cudaMalloc;
 using lenet::sim::runtime::cudaMallocHost;
 using lenet::sim::runtime::cudaMemcpy;
@@ -122,10 +171,21 @@ using lenet::sim::runtime::cudaMemset;
 using lenet::sim::runtime::cudaMemsetAsync;
 using lenet::sim::runtime::cudaPeekAtLastError;
 using lenet::sim::runtime::cudaSetDevice;
+using lenet::sim::runtime::cudaStreamBeginCapture;
+using lenet::sim::runtime::cudaStreamCaptureMode;
+using lenet::sim::runtime::cudaStreamCaptureModeGlobal;
+using lenet::sim::runtime::cudaStreamCaptureModeRelaxed;
+using lenet::sim::runtime::cudaStreamCaptureModeThreadLocal;
+using lenet::sim::runtime::cudaStreamCaptureStatus;
+using lenet::sim::runtime::cudaStreamCaptureStatusActive;
+using lenet::sim::runtime::cudaStreamCaptureStatusInvalidated;
+using lenet::sim::runtime::cudaStreamCaptureStatusNone;
 using lenet::sim::runtime::cudaStreamCreate;
 using lenet::sim::runtime::cudaStreamCreateWithFlags;
 using lenet::sim::runtime::cudaStreamDefault;
 using lenet::sim::runtime::cudaStreamDestroy;
+using lenet::sim::runtime::cudaStreamEndCapture;
+using lenet::sim::runtime::cudaStreamIsCapturing;
 using lenet::sim::runtime::cudaStreamNonBlocking;
 using lenet::sim::runtime::cudaStreamSynchronize;
 using lenet::sim::runtime::cudaSuccess;

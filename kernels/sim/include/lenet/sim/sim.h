@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -78,6 +79,11 @@ struct LaunchConfig {
 // Runs body(context) once per CUDA thread of the grid; throws what a thread throws, or
 // lenet::CudaError / SimError / BarrierDivergence.
 void run_grid(const LaunchConfig& config, void (*body)(void*), void* context);
+
+// run_grid now, or, on a stream that is capturing, a check of the configuration now and
+// run_grid when the recorded graph is launched (context kept alive until then).
+void launch_or_record(const LaunchConfig& config, void (*body)(void*),
+                      std::shared_ptr<const void> context);
 
 void sync_threads(const char* file, int line);
 
@@ -323,15 +329,16 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
     void (*kernel)(Params...);
     std::tuple<std::decay_t<Params>...> args;
   };
-  Closure closure{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)};
+  auto closure = std::make_shared<const Closure>(
+      Closure{kernel, std::tuple<std::decay_t<Params>...>(std::forward<Args>(args)...)});
   const detail::LaunchConfig config{name, grid, block, shared_bytes, stream};
-  detail::run_grid(
+  detail::launch_or_record(
       config,
       [](void* context) {
         const Closure& c = *static_cast<const Closure*>(context);
         std::apply(c.kernel, c.args);
       },
-      &closure);
+      std::move(closure));
 }
 
 }  // namespace lenet::sim
