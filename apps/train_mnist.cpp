@@ -470,6 +470,7 @@ int train(Options o, const Given& given) {
     config.limit_test = o.limit_test;
     config.save_path = o.save;
     config.save_every = o.save_every;
+    config.readback_every = o.log_every;  // the losses come back when they are printed
     config.resume_path = o.resume;
     config.stop = &g_stop;
     trainer.emplace(*st->backend, st->data.train, st->data.test, config);

@@ -1,5 +1,8 @@
 #include <lenet/engine/lenet_model.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <lenet/error.h>
 
 namespace lenet::engine {
@@ -18,17 +21,15 @@ LenetModel::LenetModel(Backend& backend, std::int64_t max_batch)
   // far from overflowing size_t and int64_t.
   LENET_CHECK(max_batch <= (std::int64_t{1} << 40),
               "LenetModel: max_batch " << max_batch << " is too large");
+  constexpr std::int64_t kAlign = 64;  // floats: 256 bytes, cudaMalloc's alignment
   const HostParams shapes;
   for (const auto& t : shapes.tensors) {
-    Tensor tensor;
-    tensor.size = static_cast<std::int64_t>(t.data.size());
-    tensor.value = floats(tensor.size);
-    tensor.grad = floats(tensor.size);
-    tensor.velocity = floats(tensor.size);
-    backend_.zero(tensor.value.data(), tensor.value.bytes());
-    backend_.zero(tensor.grad.data(), tensor.grad.bytes());
-    backend_.zero(tensor.velocity.data(), tensor.velocity.bytes());
-    params_.push_back(std::move(tensor));
+    offsets_.push_back(flat_size_);
+    flat_size_ += (static_cast<std::int64_t>(t.data.size()) + kAlign - 1) / kAlign * kAlign;
+  }
+  for (Buffer* flat : {&values_, &grads_, &velocities_}) {
+    *flat = floats(flat_size_);
+    backend_.zero(flat->data(), flat->bytes());
   }
   const ref::LenetShapes s = ref::lenet_shapes(max_batch);
   pixels_ = backend_.allocate(static_cast<std::size_t>(max_batch * kPixels));
@@ -58,45 +59,40 @@ Buffer LenetModel::floats(std::int64_t n) {
   return backend_.allocate(static_cast<std::size_t>(n) * sizeof(float));
 }
 
-void LenetModel::set_parameters(const HostParams& params) {
-  params.check("LenetModel::set_parameters");
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.upload(p(i), params[i].data.data(), params[i].data.size() * sizeof(float));
+// One copy each way for the whole set: the tensors laid out at their offsets, zeros between.
+void LenetModel::write_flat(const Buffer& flat, const HostParams& params) {
+  std::vector<float> host(static_cast<std::size_t>(flat_size_), 0.0f);
+  for (std::size_t i = 0; i < offsets_.size(); ++i) {
+    std::copy(params[i].data.begin(), params[i].data.end(), host.begin() + offsets_[i]);
   }
+  backend_.upload(flat.data(), host.data(), host.size() * sizeof(float));
 }
 
-HostParams LenetModel::parameters() const {
+HostParams LenetModel::read_flat(const Buffer& flat) const {
+  std::vector<float> host(static_cast<std::size_t>(flat_size_));
+  backend_.download(host.data(), flat.data(), host.size() * sizeof(float));
   HostParams out;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.download(out[i].data.data(), p(i), out[i].data.size() * sizeof(float));
+  for (std::size_t i = 0; i < offsets_.size(); ++i) {
+    std::copy_n(host.begin() + offsets_[i], out[i].data.size(), out[i].data.begin());
   }
   return out;
 }
+
+void LenetModel::set_parameters(const HostParams& params) {
+  params.check("LenetModel::set_parameters");
+  write_flat(values_, params);
+}
+
+HostParams LenetModel::parameters() const { return read_flat(values_); }
 
 void LenetModel::set_momentum(const HostParams& momentum) {
   momentum.check("LenetModel::set_momentum");
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.upload(params_[i].velocity.data(), momentum[i].data.data(),
-                    momentum[i].data.size() * sizeof(float));
-  }
+  write_flat(velocities_, momentum);
 }
 
-HostParams LenetModel::momentum() const {
-  HostParams out;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.download(out[i].data.data(), params_[i].velocity.data(),
-                      out[i].data.size() * sizeof(float));
-  }
-  return out;
-}
+HostParams LenetModel::momentum() const { return read_flat(velocities_); }
 
-HostParams LenetModel::gradients() const {
-  HostParams out;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.download(out[i].data.data(), g(i), out[i].data.size() * sizeof(float));
-  }
-  return out;
-}
+HostParams LenetModel::gradients() const { return read_flat(grads_); }
 
 void LenetModel::load_batch(std::int64_t N, const std::uint8_t* images, const std::int32_t* labels,
                             float mean, float stddev) {
@@ -160,10 +156,26 @@ void LenetModel::backward() {
 }
 
 void LenetModel::sgd_step(const SgdParams& h) {
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    backend_.sgd_momentum_step(h, params_[i].size, p(i), g(i),
-                               params_[i].velocity.as<float>());
-  }
+  // The padding between tensors is 0 in all three buffers and stays 0 under the rule.
+  backend_.sgd_momentum_step(h, flat_size_, values_.as<float>(), grads_.as<float>(),
+                             velocities_.as<float>());
+}
+
+void LenetModel::queue_train_step(const ResidentData& data, std::int64_t n,
+                                  std::int64_t batch_size, const SgdParams& h, float mean,
+                                  float stddev) {
+  LENET_CHECK(n >= 1 && n <= max_batch_,
+              "LenetModel::queue_train_step: n must be in [1, " << max_batch_ << "], got " << n);
+  n_ = n;
+  backend_.gather_batch(n, batch_size, kPixels, data.images, data.labels, data.order,
+                        data.cursor, mean, stddev, x_.as<float>(), labels_.as<std::int32_t>());
+  forward();
+  backend_.count_correct(n_, kClasses, logits_.as<float>(), labels_.as<std::int32_t>(),
+                         correct_.as<std::int64_t>());
+  backward();
+  sgd_step(h);
+  backend_.record_step(loss_.as<float>(), correct_.as<std::int64_t>(), data.cursor, data.window,
+                       data.losses, data.corrects);
 }
 
 float LenetModel::forward_loss() {

@@ -52,6 +52,8 @@ std::int64_t model_batch(const TrainConfig& c, const MnistSplit& train, const Mn
   LENET_CHECK(c.epochs >= 1, "Trainer: epochs must be >= 1, got " << c.epochs);
   LENET_CHECK(c.batch_size >= 1, "Trainer: batch_size must be >= 1, got " << c.batch_size);
   LENET_CHECK(c.eval_batch >= 1, "Trainer: eval_batch must be >= 1, got " << c.eval_batch);
+  LENET_CHECK(c.readback_every >= 1,
+              "Trainer: readback_every must be >= 1, got " << c.readback_every);
   LENET_CHECK(c.limit_train >= 0, "Trainer: limit_train must be >= 0, got " << c.limit_train);
   LENET_CHECK(c.limit_test >= 0, "Trainer: limit_test must be >= 0, got " << c.limit_test);
   c.sgd.check("Trainer");
@@ -200,6 +202,85 @@ void Trainer::save(TrainObserver* observer) {
   }
 }
 
+// The training set, its labels and the step's bookkeeping move to the backend's memory once.
+void Trainer::make_resident() {
+  if (images_.data() != nullptr) return;
+  const auto bytes = [](std::int64_t n, std::size_t size) {
+    return static_cast<std::size_t>(n) * size;
+  };
+  images_ = backend_.allocate(bytes(train_count_ * kPixels, 1));
+  labels_ = backend_.allocate(bytes(train_count_, sizeof(std::int32_t)));
+  order_ = backend_.allocate(bytes(train_count_, sizeof(std::int32_t)));
+  cursor_ = backend_.allocate(sizeof(std::int64_t));
+  losses_ = backend_.allocate(bytes(config_.readback_every, sizeof(float)));
+  corrects_ = backend_.allocate(bytes(config_.readback_every, sizeof(std::int64_t)));
+  backend_.upload(images_.data(), train_.images.data(), images_.bytes());
+  backend_.upload(labels_.data(), train_.labels.data(), labels_.bytes());
+  resident_.images = images_.as<std::uint8_t>();
+  resident_.labels = labels_.as<std::int32_t>();
+  resident_.order = order_.as<std::int32_t>();
+  resident_.cursor = cursor_.as<std::int64_t>();
+  resident_.window = config_.readback_every;
+  resident_.losses = losses_.as<float>();
+  resident_.corrects = corrects_.as<std::int64_t>();
+}
+
+// Reads the losses and counts of the steps queued since the last read (one wait for the
+// backend, however many steps), checks each loss, adds them to the epoch's figures and tells
+// the observer, batch by batch.
+void Trainer::read_back(std::int64_t queued, std::int64_t batches, TrainObserver* observer) {
+  const std::size_t window = static_cast<std::size_t>(config_.readback_every);
+  std::vector<float> losses(window);
+  std::vector<std::int64_t> corrects(window);
+  backend_.download(losses.data(), losses_.data(), window * sizeof(float));
+  backend_.download(corrects.data(), corrects_.data(), window * sizeof(std::int64_t));
+  epoch_seconds_ += seconds_since(segment_start_);
+  segment_start_ = std::chrono::steady_clock::now();
+  const std::int64_t epoch = epochs_done_ + 1;
+  for (; batch_ < queued; ++batch_) {
+    const std::size_t slot = static_cast<std::size_t>(batch_ % config_.readback_every);
+    const float loss = losses[slot];
+    if (!std::isfinite(loss) || loss > kDivergedLoss) {
+      std::ostringstream msg;
+      msg << "training diverged: the loss became " << loss;
+      if (std::isfinite(loss)) msg << " (above " << kDivergedLoss << ")";
+      msg << " at epoch " << epoch << ", step " << batch_ + 1 << " (global step " << step_ + 1
+          << "); try a smaller --lr than " << config_.sgd.lr;
+      throw TrainingDiverged(msg.str(), step_ + 1);
+    }
+    ++step_;
+    epoch_loss_sum_ += loss;
+    epoch_correct_ += corrects[slot];
+    if (observer != nullptr) {
+      BatchReport r;
+      r.epoch = epoch;
+      r.batch = batch_ + 1;
+      r.batches = batches;
+      r.step = step_;
+      r.loss = loss;
+      r.epoch_seconds = epoch_seconds_;
+      r.epoch_images = std::min(train_count_, (batch_ + 1) * config_.batch_size);
+      observer->on_batch(r);
+    }
+  }
+}
+
+// Queues one training step on the batch the device counter names. Full batches replay one
+// recorded step (a CUDA graph on sim and cuda: one launch); a shorter last batch is queued op
+// by op.
+void Trainer::queue_step(std::int64_t n) {
+  const std::int64_t full = config_.batch_size;
+  if (n < full) {
+    model_.queue_train_step(resident_, n, full, config_.sgd);
+    return;
+  }
+  if (!step_graph_) {
+    step_graph_ = backend_.capture(
+        [this, full] { model_.queue_train_step(resident_, full, full, config_.sgd); });
+  }
+  step_graph_->replay();
+}
+
 TrainSummary Trainer::run(TrainObserver* observer) {
   TrainSummary summary;
   summary.first_epoch = epochs_done_ + 1;
@@ -214,70 +295,39 @@ TrainSummary Trainer::run(TrainObserver* observer) {
     return config_.stop != nullptr && config_.stop->load(std::memory_order_relaxed);
   };
   const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
-  const std::int64_t staging = std::min(config_.batch_size, train_count_);
-  std::vector<std::uint8_t> images(static_cast<std::size_t>(staging * kPixels));
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(staging));
+  make_resident();
 
   while (epochs_done_ < config_.epochs) {
     const std::int64_t epoch = epochs_done_ + 1;
     epoch_rng_ = rng_;  // a checkpoint within this epoch shuffles again from here
     const std::vector<std::int64_t> order = shuffled_indices();
     in_epoch_ = true;
-    for (; batch_ < batches; ++batch_) {
+    const std::vector<std::int32_t> order32(order.begin(), order.end());
+    backend_.upload(order_.data(), order32.data(), order_.bytes());
+    backend_.upload(cursor_.data(), &batch_, sizeof batch_);  // 0, or where a resume stopped
+    segment_start_ = std::chrono::steady_clock::now();
+    std::int64_t queued = batch_;
+    while (queued < batches) {
       if (stop_requested()) {
+        read_back(queued, batches, observer);
         if (!config_.save_path.empty()) save(observer);
         summary.interrupted = true;
         summary.stopped_epoch = epoch;
         summary.stopped_batch = batch_;
         return finish();
       }
-      const auto start = std::chrono::steady_clock::now();
-      const std::int64_t first = batch_ * config_.batch_size;
-      const std::int64_t n = std::min(config_.batch_size, train_count_ - first);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const std::int64_t src = order[first + i];
-        std::copy_n(train_.images.data() + src * kPixels, kPixels, images.data() + i * kPixels);
-        labels[i] = train_.labels[src];
+      queue_step(std::min(config_.batch_size, train_count_ - queued * config_.batch_size));
+      ++queued;
+      const bool save_now = config_.save_every > 0 && !config_.save_path.empty() &&
+                            queued < batches && queued % config_.save_every == 0;
+      if (save_now || queued == batches || queued - batch_ == config_.readback_every) {
+        read_back(queued, batches, observer);
       }
-      model_.load_batch(n, images.data(), labels.data());
-      model_.forward();
-      const std::int64_t correct = model_.correct();
-      model_.backward();
-      const float loss = model_.loss();
-      if (!std::isfinite(loss) || loss > kDivergedLoss) {
-        std::ostringstream msg;
-        msg << "training diverged: the loss became " << loss;
-        if (std::isfinite(loss)) msg << " (above " << kDivergedLoss << ")";
-        msg << " at epoch " << epoch << ", step " << batch_ + 1 << " (global step " << step_ + 1
-            << "); try a smaller --lr than " << config_.sgd.lr;
-        throw TrainingDiverged(msg.str(), step_ + 1);
-      }
-      model_.sgd_step(config_.sgd);
-      ++step_;
-      epoch_loss_sum_ += loss;
-      epoch_correct_ += correct;
-      epoch_seconds_ += seconds_since(start);
-      if (observer != nullptr) {
-        BatchReport r;
-        r.epoch = epoch;
-        r.batch = batch_ + 1;
-        r.batches = batches;
-        r.step = step_;
-        r.loss = loss;
-        r.epoch_seconds = epoch_seconds_;
-        r.epoch_images = std::min(train_count_, (batch_ + 1) * config_.batch_size);
-        observer->on_batch(r);
-      }
-      if (config_.save_every > 0 && !config_.save_path.empty() && batch_ + 1 < batches &&
-          (batch_ + 1) % config_.save_every == 0) {
-        ++batch_;  // the checkpoint's position is after this batch
+      if (save_now) {
         save(observer);
-        --batch_;
+        segment_start_ = std::chrono::steady_clock::now();
       }
     }
-    const auto sync_start = std::chrono::steady_clock::now();
-    backend_.synchronize();
-    epoch_seconds_ += seconds_since(sync_start);
     EpochReport report;
     report.epoch = epoch;
     report.seconds = epoch_seconds_;

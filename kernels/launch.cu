@@ -33,6 +33,13 @@ void check_launch(const char* kernel, const char* file, int line, cudaStream_t s
   const cudaError_t launched = cudaGetLastError();
   if (launched != cudaSuccess) throw_launch_error(launched, kernel, file, line, "failed to launch");
   if (!sync_launches()) return;
+  // A capturing stream records the launch instead of running it: nothing to wait for (and
+  // waiting would invalidate the capture).
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (stream != nullptr && cudaStreamIsCapturing(stream, &capture) == cudaSuccess &&
+      capture != cudaStreamCaptureStatusNone) {
+    return;
+  }
   const cudaError_t ran = cudaStreamSynchronize(stream);
   if (ran != cudaSuccess) {
     throw_launch_error(ran, kernel, file, line, "failed while running (LENET_SYNC_LAUNCHES=1)");

@@ -10,7 +10,8 @@
 // With LENET_SYNC_LAUNCHES=1 in the environment every launch also waits for its stream and
 // checks it, so an error that a kernel raises while it runs (an illegal address, say) names
 // that kernel and its launcher's file and line instead of surfacing at some later call. It
-// costs a synchronization per launch: a debugging switch, not for training runs.
+// costs a synchronization per launch: a debugging switch, not for training runs. (A launch into
+// a stream that is capturing a graph is not waited for: it runs when the graph does.)
 //
 // Every name here lives in lenet::kernels::LENET_KERNELS_ABI (cuda or sim), like the rest of the
 // kernel library: the GPU and simulator builds never define the same symbol.

@@ -17,6 +17,7 @@
 #include <lenet/engine/backend.h>
 #include <lenet/engine/lenet_model.h>
 #include <lenet/engine/self_check.h>
+#include <lenet/engine/trainer.h>
 #include <lenet/error.h>
 #include <lenet/sim/options.h>
 
@@ -55,20 +56,21 @@ std::unique_ptr<le::Backend> backend_under_test(std::string* /*why*/) {
 [[maybe_unused]] const bool kCudaBackendLinked = le::cuda_backend_built();
 #endif
 
-// Simulator launches of one training step as Trainer::run takes it (load_batch, forward,
-// correct, backward, sgd_step), from LenetModel's op list and the launchers in kernels/*.cu
-// (one kernel per op call, except conv2d_backward_filter: the dw GEMM and the bias sums; and
+// Simulator launches of one training step as Trainer::run takes it
+// (LenetModel::queue_train_step), from its op list and the launchers in kernels/*.cu (one
+// kernel per op call, except conv2d_backward_filter: the dw GEMM and the bias sums; and
 // linear_backward: a GEMM for dx, one for dw, and the column sums for db):
-//   load_batch   normalize_u8                                                           1
+//   gather_batch                                                                      1
 //   forward      2 x (conv2d_forward, relu_forward, maxpool2d_forward)                  6
 //                fc1, fc2: linear_forward + relu_forward; fc3: linear_forward           5
-//   correct      count_correct                                                          1
+//   count_correct                                                                      1
 //   backward     softmax_cross_entropy                                                  1
 //                3 x linear_backward (dx, dw, db) + 2 x relu_backward                  11
 //                2 x (maxpool2d_backward, relu_backward, conv2d_backward_filter (dw, db)) 8
 //                conv2d_backward_data of conv2 (conv1's dx is not needed)              1
-//   sgd_step     sgd_momentum_step on each of the 10 tensors                           10
-constexpr std::uint64_t kSimLaunchesPerStep = 44;
+//   sgd_step     sgd_momentum_step over the one flat buffer of all parameters           1
+//   record_step                                                                        1
+constexpr std::uint64_t kSimLaunchesPerStep = 36;
 
 // Simulator launches of the self-check: one per op, plus one for conv2d_backward_filter's db
 // and two for linear_backward's dw and db.
@@ -149,24 +151,101 @@ TEST(EngineKernelBackend, SelfCheckPasses) {
   for (const le::OpCheck& op : report.ops) EXPECT_LE(op.max_fraction, 1.0) << op.op;
 }
 
-TEST(EngineKernelBackend, ATrainingStepRunsWhereTheBackendSays) {
+// A data set of `count` synthetic images and the step's bookkeeping in the backend's memory.
+struct Resident {
+  Resident(le::Backend& backend, std::int64_t count, std::int64_t window)
+      : data(lenet::test::synthetic_mnist(count, 5)) {
+    std::vector<std::int32_t> order(static_cast<std::size_t>(count));
+    for (std::int64_t i = 0; i < count; ++i) order[i] = static_cast<std::int32_t>(count - 1 - i);
+    const std::int64_t zero = 0;
+    images = upload(backend, data.images.data(), data.images.size());
+    labels = upload(backend, data.labels.data(), data.labels.size() * sizeof(std::int32_t));
+    order_buffer = upload(backend, order.data(), order.size() * sizeof(std::int32_t));
+    cursor = upload(backend, &zero, sizeof zero);
+    losses = backend.allocate(static_cast<std::size_t>(window) * sizeof(float));
+    corrects = backend.allocate(static_cast<std::size_t>(window) * sizeof(std::int64_t));
+    view = {images.as<std::uint8_t>(), labels.as<std::int32_t>(),
+            order_buffer.as<std::int32_t>(), cursor.as<std::int64_t>(), window,
+            losses.as<float>(), corrects.as<std::int64_t>()};
+  }
+  static le::Buffer upload(le::Backend& backend, const void* host, std::size_t bytes) {
+    le::Buffer b = backend.allocate(bytes);
+    backend.upload(b.data(), host, bytes);
+    return b;
+  }
+
+  le::MnistSplit data;
+  le::Buffer images, labels, order_buffer, cursor, losses, corrects;
+  le::ResidentData view;
+};
+
+// The training step, captured once, is one graph launch that runs the step's kernels where the
+// backend says (all in the simulator on sim, none there on cuda), and nothing runs at capture.
+TEST(EngineKernelBackend, ATrainingStepIsOneGraphLaunch) {
   std::string why;
   const auto backend = backend_under_test(&why);
   LENET_SKIP_OR_FAIL_WITHOUT_GPU(why);
-  const le::MnistSplit data = lenet::test::synthetic_mnist(8, 5);
+  Resident resident(*backend, 16, 4);
   le::LenetModel model(*backend, 8);
   model.set_parameters(ref::lenet_init<float>(1));
 
   const std::uint64_t before = lenet::sim::launch_count();
-  model.load_batch(8, data.images.data(), data.labels.data());
-  model.forward();
-  model.correct();
-  model.backward();
-  model.sgd_step({0.01, 0.9, 0.0});
+  const std::uint64_t graphs = lenet::sim::graph_launch_count();
+  const std::unique_ptr<le::StepGraph> step = backend->capture(
+      [&] { model.queue_train_step(resident.view, 8, 8, {0.01, 0.9, 0.0}); });
+  EXPECT_EQ(lenet::sim::launch_count(), before) << "a captured step runs only when replayed";
+  step->replay();
+  step->replay();
   backend->synchronize();
-  EXPECT_EQ(lenet::sim::launch_count() - before, expected_launches(kSimLaunchesPerStep))
+  EXPECT_EQ(lenet::sim::launch_count() - before, expected_launches(2 * kSimLaunchesPerStep))
       << (kOnGpu ? "the cuda backend ran simulator kernels"
                  : "the sim backend's launches did not all run in the simulator");
+  EXPECT_EQ(lenet::sim::graph_launch_count() - graphs, kOnGpu ? 0u : 2u);
+  // Each replay took the next batch and recorded its loss.
+  std::int64_t cursor = 0;
+  backend->download(&cursor, resident.cursor.data(), sizeof cursor);
+  EXPECT_EQ(cursor, 2);
+  std::vector<float> losses(4, 0.0f);
+  backend->download(losses.data(), resident.losses.data(), 2 * sizeof(float));
+  EXPECT_GT(losses[0], 0.0f);
+  EXPECT_GT(losses[1], 0.0f);
+  EXPECT_NE(losses[0], losses[1]) << "two different batches";
+}
+
+// Trainer::run on this backend (graph replays for full batches, op by op for the short last
+// one, losses read back once per window) against the cpu backend, for a whole epoch.
+TEST(EngineKernelBackend, AnEpochOfTheTrainerMatchesTheCpuBackend) {
+  std::string why;
+  const auto backend = backend_under_test(&why);
+  LENET_SKIP_OR_FAIL_WITHOUT_GPU(why);
+  const le::MnistSplit train = lenet::test::synthetic_mnist(100, 31);  // 3 x 32 + 4
+  const le::MnistSplit test = lenet::test::synthetic_mnist(50, 32);
+  le::TrainConfig config;
+  config.epochs = 1;
+  config.batch_size = 32;
+  config.sgd = {0.02, 0.9, 0.0};
+  config.seed = 4;
+  config.eval_batch = 50;
+  config.readback_every = 2;
+  const auto cpu = le::make_cpu_backend(1);
+  le::Trainer want(*cpu, train, test, config);
+  const le::TrainSummary want_summary = want.run();
+  const std::uint64_t graphs = lenet::sim::graph_launch_count();
+  le::Trainer got(*backend, train, test, config);
+  const le::TrainSummary got_summary = got.run();
+  EXPECT_EQ(lenet::sim::graph_launch_count() - graphs, kOnGpu ? 0u : 3u) << "the full batches";
+  constexpr double kAtol = 1e-6, kRtol = 1e-4;  // as TrainingStepsMatchTheCpuBackend
+  const le::HostParams got_params = got.model().parameters();
+  const le::HostParams want_params = want.model().parameters();
+  for (std::size_t i = 0; i < want_params.tensors.size(); ++i) {
+    EXPECT_TRUE(lenet::test::all_close(got_params[i].data, want_params[i].data, kAtol, kRtol))
+        << want_params[i].name;
+  }
+  ASSERT_EQ(got_summary.epochs.size(), 1u);
+  EXPECT_NEAR(got_summary.epochs[0].loss, want_summary.epochs[0].loss,
+              kAtol + kRtol * want_summary.epochs[0].loss);
+  EXPECT_EQ(got_summary.epochs[0].train_accuracy, want_summary.epochs[0].train_accuracy);
+  EXPECT_EQ(got.state().step, 4);
 }
 
 TEST(EngineKernelBackend, ReportsTheCodeItsKernelsRun) {

@@ -68,6 +68,7 @@ le::TrainSummary run_stopped_after(le::Backend& backend, const Data& data, std::
   le::TrainConfig c = config();
   c.save_path = path;
   c.stop = &stop;
+  c.readback_every = 1;  // the observer hears of each batch as it ends
   le::Trainer trainer(backend, data.train, data.test, c);
   StopAt stopper(&stop, 1, at);
   return trainer.run(&stopper);

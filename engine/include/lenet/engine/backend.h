@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -75,6 +76,14 @@ struct KernelCode {
   int ptx_version = 0;
 };
 
+// A recorded sequence of a backend's ops, replayed as one unit (Backend::capture).
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  // Queues the recorded ops again, in order, on the buffers they were recorded with.
+  virtual void replay() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -126,6 +135,26 @@ class Backend {
                              const std::int32_t* labels, std::int64_t* correct) = 0;
   virtual void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g,
                                  float* v) = 0;
+
+  // The training step's bookkeeping, so that no host code runs between steps (contracts:
+  // lenet/kernels/batch.h): a batch gathered and normalized from a data set resident in this
+  // backend's memory at the position *cursor holds, and the step's loss and correct count
+  // stored in slot *cursor % window of two arrays, the counter advanced. These defaults are the
+  // cpu backend's, for memory the host can read: sim and cuda run the kernels.
+  virtual void gather_batch(std::int64_t n, std::int64_t batch_size, std::int64_t pixels,
+                            const std::uint8_t* images, const std::int32_t* labels,
+                            const std::int32_t* order, const std::int64_t* cursor, float mean,
+                            float stddev, float* x, std::int32_t* batch_labels);
+  virtual void record_step(const float* loss, const std::int64_t* correct, std::int64_t* cursor,
+                           std::int64_t window, float* losses, std::int64_t* corrects);
+
+  // Records the ops that record() queues, for replay as one unit. sim and cuda capture their
+  // stream into a CUDA graph: replay() is then one launch for the whole sequence (the simulator
+  // captures and replays as a GPU does). This default, the cpu backend's, has no launches to
+  // save: replay() calls record() again. So record() runs only at replays, may only queue ops
+  // (no copy to or from the host, no synchronize) on buffers that outlive the graph, and must
+  // queue the same ops each time.
+  virtual std::unique_ptr<StepGraph> capture(std::function<void()> record);
 };
 
 // threads <= 0: one per hardware thread.

@@ -16,6 +16,20 @@ namespace lenet::engine {
 
 using HostParams = cpu_ref::LenetParams<float>;
 
+// A training set and the step's bookkeeping in a backend's memory (the Trainer fills it), for
+// LenetModel::queue_train_step: the images [count, 28*28] u8 and labels [count], this epoch's
+// order of the images, the counter of batches done in the epoch, and the window of each step's
+// loss and correct count (lenet/kernels/batch.h).
+struct ResidentData {
+  const std::uint8_t* images = nullptr;
+  const std::int32_t* labels = nullptr;
+  const std::int32_t* order = nullptr;
+  std::int64_t* cursor = nullptr;
+  std::int64_t window = 1;
+  float* losses = nullptr;
+  std::int64_t* corrects = nullptr;
+};
+
 class LenetModel {
  public:
   // Memory for batches of up to max_batch images. Parameters and momentum start at zero.
@@ -38,8 +52,17 @@ class LenetModel {
   void forward();
   // Mean softmax cross-entropy of the loaded batch and every gradient (after forward()).
   void backward();
-  // One SGD-momentum step on every parameter with the gradients of backward().
+  // One SGD-momentum step on every parameter with the gradients of backward(): one op over the
+  // flat buffer that holds them all.
   void sgd_step(const SgdParams& h);
+
+  // A whole training step that reads and writes only the backend's memory, so that it can be
+  // captured once (Backend::capture) and replayed for every batch: gather batch *data.cursor of
+  // n images (of batch_size), forward, count the correct rows, backward, SGD, then record the
+  // loss and the count in the window and advance the counter. Queues ops only; waits for
+  // nothing.
+  void queue_train_step(const ResidentData& data, std::int64_t n, std::int64_t batch_size,
+                        const SgdParams& h, float mean = 0.5f, float stddev = 0.5f);
 
   // The mean loss of the loaded batch after forward(), without gradients (evaluation); waits.
   float forward_loss();
@@ -51,18 +74,20 @@ class LenetModel {
   std::vector<float> logits() const;
 
  private:
-  struct Tensor {
-    Buffer value, grad, velocity;
-    std::int64_t size = 0;
-  };
-  float* p(std::size_t i) const { return params_[i].value.as<float>(); }
-  float* g(std::size_t i) const { return params_[i].grad.as<float>(); }
+  // Parameter i at offsets_[i] of each flat buffer (values, gradients, velocities), each
+  // tensor starting on a 256-byte boundary; the padding between tensors stays zero.
+  float* p(std::size_t i) const { return values_.as<float>() + offsets_[i]; }
+  float* g(std::size_t i) const { return grads_.as<float>() + offsets_[i]; }
   Buffer floats(std::int64_t n);
+  void write_flat(const Buffer& flat, const HostParams& params);
+  HostParams read_flat(const Buffer& flat) const;
 
   Backend& backend_;
   std::int64_t max_batch_;
   std::int64_t n_ = 0;  // images in the loaded batch
-  std::vector<Tensor> params_;
+  std::vector<std::int64_t> offsets_;
+  std::int64_t flat_size_ = 0;
+  Buffer values_, grads_, velocities_;
   // Activations and their gradients for max_batch images.
   Buffer pixels_, labels_, x_, a1_, p1_, i1_, a2_, p2_, i2_, h1_, h2_, logits_;
   Buffer dlogits_, dh2_, dh1_, dp2_, da2_, dp1_, da1_;

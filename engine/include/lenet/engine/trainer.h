@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -28,6 +29,10 @@ struct TrainConfig {
   std::int64_t limit_train = 0;  // 0: the whole training set
   std::int64_t limit_test = 0;   // 0: the whole test set
   std::int64_t eval_batch = 1000;
+  // Steps between reads of the losses and correct counts the device keeps (train_mnist: its
+  // --log-every): the only waits for the backend within an epoch, besides checkpoints. A loss
+  // that diverged is found at the next read, and reported with its own step.
+  std::int64_t readback_every = 100;
   std::string save_path;         // checkpoint after every epoch when not empty
   std::int64_t save_every = 0;   // with save_path: also every this many batches (0: never)
   std::string resume_path;       // start from this checkpoint when not empty
@@ -132,6 +137,9 @@ class Trainer {
  private:
   std::vector<std::int64_t> shuffled_indices();
   void save(TrainObserver* observer);
+  void make_resident();
+  void queue_step(std::int64_t n);
+  void read_back(std::int64_t queued, std::int64_t batches, TrainObserver* observer);
   void check_resume(const TrainingState& saved);
 
   Backend& backend_;
@@ -150,6 +158,11 @@ class Trainer {
   std::int64_t epoch_correct_ = 0;
   double epoch_seconds_ = 0.0;
   std::vector<EpochReport> history_;  // every completed epoch of the run
+  std::chrono::steady_clock::time_point segment_start_;  // training time counted from here
+  // The training set and the step's bookkeeping in the backend's memory, and the recorded step.
+  Buffer images_, labels_, order_, cursor_, losses_, corrects_;
+  ResidentData resident_;
+  std::unique_ptr<StepGraph> step_graph_;
   std::vector<ResumeOverride> overrides_;
   std::int64_t train_count_ = 0;
   std::int64_t test_count_ = 0;
