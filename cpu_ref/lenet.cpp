@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <lenet/cpu_ref/conv2d.h>
@@ -53,19 +54,17 @@ struct Activations {
 
 template <typename T>
 void forward(const LenetShapes& s, const LenetParams<T>& p, const T* x, Activations<T>* a) {
-  a->conv1.resize(s.conv1.y_size());
-  a->relu1.resize(s.conv1.y_size());
-  a->pool1.resize(s.pool1.y_size());
-  a->pool1_idx.resize(s.pool1.y_size());
-  a->conv2.resize(s.conv2.y_size());
-  a->relu2.resize(s.conv2.y_size());
-  a->pool2.resize(s.pool2.y_size());
-  a->pool2_idx.resize(s.pool2.y_size());
-  a->fc1.resize(s.fc1.y_size());
-  a->relu3.resize(s.fc1.y_size());
-  a->fc2.resize(s.fc2.y_size());
-  a->relu4.resize(s.fc2.y_size());
-  a->logits.resize(s.fc3.y_size());
+  // Each layer's output, and the ReLU or pooling indices of the same size after it.
+  for (const auto& [out, n] : {std::pair{&a->conv1, s.conv1.y_size()},
+                               {&a->relu1, s.conv1.y_size()}, {&a->pool1, s.pool1.y_size()},
+                               {&a->conv2, s.conv2.y_size()}, {&a->relu2, s.conv2.y_size()},
+                               {&a->pool2, s.pool2.y_size()}, {&a->fc1, s.fc1.y_size()},
+                               {&a->relu3, s.fc1.y_size()}, {&a->fc2, s.fc2.y_size()},
+                               {&a->relu4, s.fc2.y_size()}, {&a->logits, s.fc3.y_size()}}) {
+    out->resize(static_cast<std::size_t>(n));
+  }
+  a->pool1_idx.resize(static_cast<std::size_t>(s.pool1.y_size()));
+  a->pool2_idx.resize(static_cast<std::size_t>(s.pool2.y_size()));
 
   conv2d_forward(s.conv1, x, p[kConv1Weight].data.data(), p[kConv1Bias].data.data(),
                  a->conv1.data());
