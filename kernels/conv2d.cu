@@ -5,12 +5,23 @@
 //   backward data:   dx[n, c, h, w]      M = C,  N = N*H*W,    K = OC*KH*KW
 //                    a(c, (oc,kh,kw)) = w[oc, c, kh, kw], b = dy at the output position that
 //                    input (h, w) reached through tap (kh, kw), 0 where there is none
-//   backward filter: dw[oc, c, kh, kw]   M = OC, N = K_,       K = N*P
-//                    a(oc, (n,p)) = dy[n, oc, p], b((n,p), k) = x patch element k at (n,p)
-//   bias gradient:   db[oc] = sum of dy[:, oc, :, :], one block per channel (tree reduction)
+//   backward filter: dw[oc, c, kh, kw]   M = OC, N = K_ + 1,   K = N*P
+//                    and db[oc]          a(oc, (n,p)) = dy[n, oc, p], b((n,p), k) = x patch
+//                                        element k at (n,p) for k < K_; column K_ of b is ones,
+//                                        so column K_ of the product is db (gemm.cuh's
+//                                        WithOnesColumn). The long reduction is split over
+//                                        slices and the partials summed in a second pass
+//                                        (gemm.cuh's split-K).
 // All outputs are overwritten and every sum runs in a fixed order (deterministic).
+//
+// Index math is 32-bit (the launchers check the sizes: gemm.cuh). A GEMM thread keeps one
+// index fixed (its row of a, its column of b) and walks the other, the reduction index k, a
+// tile at a time. The fixed one is decomposed into its coordinates once per thread; k is kept
+// as its digits, (c, kh, kw), (oc, kh, kw) or (n, oh, ow), and stepped by kGemmTile with carries
+// (Radix below): no division inside the loop over k.
 #include <lenet/kernels/conv2d.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "gemm.cuh"
@@ -21,118 +32,168 @@ inline namespace LENET_KERNELS_ABI {
 
 namespace {
 
-// ---- GEMM operands ----
+// ---- index digits ----
 
-// Element k = (c, kh, kw) of the input patch under output position j = (n, oh, ow); zero
-// padding reads as 0.
-struct ConvInputPatch {
+// A flat index i = (hi * mid_radix + mid) * lo_radix + lo held as its digits, e.g. a patch
+// element k = (c, kh, kw) with radices (KH, KW), or an output position j = (n, oh, ow) with
+// radices (OH, OW).
+struct Digits {
+  int hi, mid, lo;
+};
+
+// The radices of one such index, and kGemmTile written in them (step), made on the host by
+// radix(): a cursor splits its start index once and then advances by step with two carries.
+struct Radix {
+  int mid, lo;
+  Digits step;
+
+  __device__ Digits split(int i) const { return {i / (mid * lo), (i / lo) % mid, i % lo}; }
+  // d += kGemmTile. A digit plus its step (plus a carry) stays below twice its radix, so one
+  // subtraction carries it; the top digit grows freely (past the end no element is loaded).
+  __device__ void advance(Digits& d) const {
+    d.lo += step.lo;
+    const int carry_lo = d.lo >= lo ? 1 : 0;
+    d.lo -= carry_lo * lo;
+    d.mid += step.mid + carry_lo;
+    const int carry_mid = d.mid >= mid ? 1 : 0;
+    d.mid -= carry_mid * mid;
+    d.hi += step.hi + carry_mid;
+  }
+};
+
+Radix radix(std::int64_t mid, std::int64_t lo) {
+  const int m = static_cast<int>(mid), l = static_cast<int>(lo);
+  return {m, l, {kGemmTile / (m * l), (kGemmTile / l) % m, kGemmTile % l}};
+}
+
+// ---- GEMM operands (gemm.cuh says what row, column, load and advance mean) ----
+
+// x[n, c, h, w], or 0 in the zero padding (h or w outside the input).
+struct PaddedInput {
   const float* x;
-  std::int64_t C, H, W, KH, KW, OH, OW, stride, pad;
-
-  __device__ float at(std::int64_t k, std::int64_t j) const {
-    const std::int64_t c = k / (KH * KW), kh = (k / KW) % KH, kw = k % KW;
-    const std::int64_t n = j / (OH * OW), oh = (j / OW) % OH, ow = j % OW;
-    const std::int64_t h = oh * stride - pad + kh, w = ow * stride - pad + kw;
+  int C, H, W;
+  __device__ float at(int n, int c, int h, int w) const {
     if (h < 0 || h >= H || w < 0 || w >= W) return 0.0f;
     return x[((n * C + c) * H + h) * W + w];
   }
 };
 
-// b of the forward GEMM: (k, j) -> patch element k at output position j.
-struct ForwardPatch {
-  ConvInputPatch patch;
-  __device__ float operator()(std::int64_t k, std::int64_t j) const { return patch.at(k, j); }
+// The input patches: element k = (c, kh, kw) of the patch under output position
+// j = (n, oh, ow) is x[n, c, oh*stride - pad + kh, ow*stride - pad + kw]. The b operand of two
+// GEMMs, which reduce over different indices:
+//   forward:         b(k, j), k walked (kWalkOutput false)
+//   backward filter: b(j, k), j walked (kWalkOutput true)
+// A column cursor holds both indices as digits and steps the reduction's.
+template <bool kWalkOutput>
+struct Patches {
+  PaddedInput x;
+  Radix tap, output;  // k: radices (KH, KW); j: (OH, OW)
+  int stride, pad;
+  struct Cursor {
+    Digits k, j;  // (c, kh, kw), (n, oh, ow)
+  };
+  __device__ Cursor column(int reduced, int fixed) const {
+    return kWalkOutput ? Cursor{tap.split(fixed), output.split(reduced)}
+                       : Cursor{tap.split(reduced), output.split(fixed)};
+  }
+  __device__ float load(const Cursor& c) const {
+    return x.at(c.j.hi, c.k.hi, c.j.mid * stride - pad + c.k.mid,
+                c.j.lo * stride - pad + c.k.lo);
+  }
+  __device__ void advance(Cursor& c) const {
+    if (kWalkOutput) {
+      output.advance(c.j);
+    } else {
+      tap.advance(c.k);
+    }
+  }
 };
 
-// b of the backward-filter GEMM: the same patches, indexed (output position, patch element).
-struct FilterPatch {
-  ConvInputPatch patch;
-  __device__ float operator()(std::int64_t j, std::int64_t k) const { return patch.at(k, j); }
+// A 4-D tensor t[D0, D1, D2, D3] read as the matrix [D1, D0*D2*D3]: row i1, column
+// k = (i0, i2, i3) is t[i0, i1, i2, i3]. The a operand of two GEMMs:
+//   backward filter: dy[N, OC, OH, OW] as [OC, N*OH*OW], row oc, k = (n, oh, ow)
+//   backward data:   w[OC, C, KH, KW] as [C, OC*KH*KW],  row c,  k = (oc, kh, kw)
+// A row cursor keeps i1 and walks k.
+struct ChannelRows {
+  const float* t;
+  int D1;
+  Radix k_radix;  // (D2, D3)
+  struct Cursor {
+    int i1;
+    Digits k;  // (i0, i2, i3)
+  };
+  __device__ Cursor row(int i1, int k) const { return {i1, k_radix.split(k)}; }
+  __device__ float load(const Cursor& c) const {
+    return t[((c.k.hi * D1 + c.i1) * k_radix.mid + c.k.mid) * k_radix.lo + c.k.lo];
+  }
+  __device__ void advance(Cursor& c) const { k_radix.advance(c.k); }
+};
+
+// b of the backward-data GEMM: (k = (oc, kh, kw), j = (n, h, w)) -> dy[n, oc, oh, ow] for the
+// output position whose window put tap (kh, kw) on input (h, w), or 0 when none did (the tap
+// falls between strides or outside the output). A column cursor keeps (n, h + pad, w + pad)
+// and walks k.
+struct OutputGradAtTap {
+  const float* dy;
+  int OC, OH, OW, stride;
+  Radix tap, input;  // k: (KH, KW); j: (H, W)
+  int pad;
+  struct Cursor {
+    int n, hp, wp;  // h + pad, w + pad
+    Digits k;       // (oc, kh, kw)
+  };
+  __device__ Cursor column(int k, int j) const {
+    const Digits i = input.split(j);
+    return {i.hi, i.mid + pad, i.lo + pad, tap.split(k)};
+  }
+  __device__ float load(const Cursor& c) const {
+    int oh = c.hp - c.k.mid, ow = c.wp - c.k.lo;  // times stride, when a window put it there
+    if (oh < 0 || ow < 0) return 0.0f;
+    if (stride != 1) {  // stride 1 (LeNet's) needs no division
+      if (oh % stride != 0 || ow % stride != 0) return 0.0f;
+      oh /= stride;
+      ow /= stride;
+    }
+    if (oh >= OH || ow >= OW) return 0.0f;
+    return dy[((c.n * OC + c.k.hi) * OH + oh) * OW + ow];
+  }
+  __device__ void advance(Cursor& c) const { tap.advance(c.k); }
 };
 
 // y[n, oc, oh, ow] = v + b[oc] for GEMM output (oc, j = (n, oh, ow)); b may be null.
 struct StoreConvOutput {
   float* y;
   const float* b;
-  std::int64_t OC, P;  // P = OH*OW
-  __device__ void operator()(std::int64_t oc, std::int64_t j, float v) const {
-    const std::int64_t n = j / P, p = j % P;
+  int OC, P;  // P = OH*OW
+  __device__ void operator()(int oc, int j, float v) const {
+    const int n = j / P, p = j % P;
     y[(n * OC + oc) * P + p] = b != nullptr ? v + b[oc] : v;
-  }
-};
-
-// a of the backward-data GEMM: (c, k = (oc, kh, kw)) -> w[oc, c, kh, kw].
-struct FilterByInputChannel {
-  const float* w;
-  std::int64_t C, KHW;  // KHW = KH*KW
-  __device__ float operator()(std::int64_t c, std::int64_t k) const {
-    const std::int64_t oc = k / KHW, r = k % KHW;
-    return w[(oc * C + c) * KHW + r];
-  }
-};
-
-// b of the backward-data GEMM: (k = (oc, kh, kw), j = (n, h, w)) -> dy[n, oc, oh, ow] for the
-// output position whose window put tap (kh, kw) on input (h, w), or 0 when none did (the tap
-// falls between strides or outside the output).
-struct OutputGradAtTap {
-  const float* dy;
-  std::int64_t OC, H, W, KH, KW, OH, OW, stride, pad;
-  __device__ float operator()(std::int64_t k, std::int64_t j) const {
-    const std::int64_t oc = k / (KH * KW), kh = (k / KW) % KH, kw = k % KW;
-    const std::int64_t n = j / (H * W), h = (j / W) % H, w = j % W;
-    const std::int64_t th = h + pad - kh, tw = w + pad - kw;
-    if (th < 0 || tw < 0 || th % stride != 0 || tw % stride != 0) return 0.0f;
-    const std::int64_t oh = th / stride, ow = tw / stride;
-    if (oh >= OH || ow >= OW) return 0.0f;
-    return dy[((n * OC + oc) * OH + oh) * OW + ow];
-  }
-};
-
-// a of the backward-filter GEMM: (oc, j = (n, p)) -> dy[n, oc, p].
-struct OutputGradByChannel {
-  const float* dy;
-  std::int64_t OC, P;
-  __device__ float operator()(std::int64_t oc, std::int64_t j) const {
-    return dy[((j / P) * OC + oc) * P + j % P];
   }
 };
 
 // dx[n, c, h, w] = v for GEMM output (c, j = (n, h, w)).
 struct StoreInputGrad {
   float* dx;
-  std::int64_t C, HW;
-  __device__ void operator()(std::int64_t c, std::int64_t j, float v) const {
+  int C, HW;
+  __device__ void operator()(int c, int j, float v) const {
     dx[((j / HW) * C + c) * HW + j % HW] = v;
   }
 };
 
-// ---- bias gradient ----
+// The shape's sizes as ints, after checking that they fit (gemm.cuh).
+struct ConvSizes {
+  int N, C, H, W, OC, KH, KW, OH, OW, stride, pad;
+};
 
-constexpr int kChannelBlock = 256;
-
-// db[oc] = sum over n and p of dy[n, oc, p]. One block per channel: each thread sums a fixed
-// strided subset, then a tree reduction in shared memory; the order never changes.
-template <int kBlock>
-__global__ void channel_sums_kernel(std::int64_t N, std::int64_t OC, std::int64_t P,
-                                    const float* dy, float* db) {
-  __shared__ float partial[kBlock];
-  const std::int64_t oc = blockIdx.x;
-  float sum = 0.0f;
-  for (std::int64_t i = threadIdx.x; i < N * P; i += kBlock) {
-    sum += dy[((i / P) * OC + oc) * P + i % P];
-  }
-  partial[threadIdx.x] = sum;
-  __syncthreads();
-  for (int half = kBlock / 2; half > 0; half /= 2) {
-    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) db[oc] = partial[0];
+ConvSizes conv_sizes(const char* op, const Conv2dShape& s) {
+  s.check(op);
+  detail::check_32bit_indices(op, {{"x", s.x_size()}, {"w", s.w_size()}, {"y", s.y_size()}});
+  const auto i = [](std::int64_t v) { return static_cast<int>(v); };
+  return {i(s.N),  i(s.C),    i(s.H),    i(s.W),      i(s.OC), i(s.KH),
+          i(s.KW), i(s.OH()), i(s.OW()), i(s.stride), i(s.pad)};
 }
 
-ConvInputPatch input_patch(const Conv2dShape& s, const float* x) {
-  return ConvInputPatch{x, s.C, s.H, s.W, s.KH, s.KW, s.OH(), s.OW(), s.stride, s.pad};
-}
+PaddedInput padded_input(const ConvSizes& z, const float* x) { return {x, z.C, z.H, z.W}; }
 
 }  // namespace
 
@@ -140,38 +201,47 @@ ConvInputPatch input_patch(const Conv2dShape& s, const float* x) {
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     cudaStream_t stream) {
-  s.check("conv2d_forward");
+  const ConvSizes z = conv_sizes("conv2d_forward", s);
   LENET_CHECK_NOT_NULL("conv2d_forward", x, w, y);
-  const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
-  detail::launch_gemm("conv2d_forward", s.OC, s.N * P, K, StridedMatrix{w, K, 1},
-                      ForwardPatch{input_patch(s, x)}, StoreConvOutput{y, b, s.OC, P}, stream);
+  const int K = z.C * z.KH * z.KW, P = z.OH * z.OW;
+  detail::launch_gemm(
+      "conv2d_forward", z.OC, z.N * P, K, StridedMatrix{w, K, 1},
+      Patches<false>{padded_input(z, x), radix(z.KH, z.KW), radix(z.OH, z.OW), z.stride, z.pad},
+      StoreConvOutput{y, b, z.OC, P}, stream);
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           cudaStream_t stream) {
-  s.check("conv2d_backward_data");
+  const ConvSizes z = conv_sizes("conv2d_backward_data", s);
   LENET_CHECK_NOT_NULL("conv2d_backward_data", dy, w, dx);
-  const std::int64_t HW = s.H * s.W;
-  detail::launch_gemm(
-      "conv2d_backward_data", s.C, s.N * HW, s.OC * s.KH * s.KW,
-      FilterByInputChannel{w, s.C, s.KH * s.KW},
-      OutputGradAtTap{dy, s.OC, s.H, s.W, s.KH, s.KW, s.OH(), s.OW(), s.stride, s.pad},
-      StoreInputGrad{dx, s.C, HW}, stream);
+  const Radix tap = radix(z.KH, z.KW);
+  detail::launch_gemm("conv2d_backward_data", z.C, z.N * z.H * z.W, z.OC * z.KH * z.KW,
+                      ChannelRows{w, z.C, tap},
+                      OutputGradAtTap{dy, z.OC, z.OH, z.OW, z.stride, tap, radix(z.H, z.W), z.pad},
+                      StoreInputGrad{dx, z.C, z.H * z.W}, stream);
 }
 
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* db, cudaStream_t stream) {
-  s.check("conv2d_backward_filter");
+                            float* db, void* workspace, std::size_t workspace_bytes,
+                            cudaStream_t stream) {
+  const ConvSizes z = conv_sizes("conv2d_backward_filter", s);
   LENET_CHECK_NOT_NULL("conv2d_backward_filter", x, dy, dw);
-  const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW();
-  detail::launch_gemm("conv2d_backward_filter", s.OC, K, s.N * P, OutputGradByChannel{dy, s.OC, P},
-                      FilterPatch{input_patch(s, x)}, StoreRowMajor{dw, K, nullptr}, stream);
-  if (db != nullptr) {
-    LENET_CHECK(s.OC <= 2147483647, "conv2d_backward_filter: OC = " << s.OC << " exceeds a grid");
-    LENET_LAUNCH(channel_sums_kernel<kChannelBlock>, static_cast<unsigned>(s.OC), kChannelBlock, 0,
-                 stream, s.N, s.OC, P, dy, db);
-  }
+  const Radix tap = radix(z.KH, z.KW), output = radix(z.OH, z.OW);
+  detail::launch_weight_gradient(
+      "conv2d_backward_filter", z.OC, z.C * z.KH * z.KW, z.N * z.OH * z.OW,
+      ChannelRows{dy, z.OC, output},
+      Patches<true>{padded_input(z, x), tap, output, z.stride, z.pad}, dw, db, workspace,
+      workspace_bytes, stream);
 }
+
+std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s) {
+  s.check("conv2d_backward_filter_workspace_bytes");
+  return detail::weight_gradient_split(s.OC, s.C * s.KH * s.KW, s.N * s.OH() * s.OW())
+      .workspace_bytes;
+}
+
+static_assert(kConv2dBackwardFilterMaxWorkspaceBytes == detail::kSplitWorkspaceBound,
+              "conv2d.h's workspace bound is gemm.cuh's");
 
 }  // namespace LENET_KERNELS_ABI
 }  // namespace lenet::kernels

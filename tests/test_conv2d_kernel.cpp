@@ -1,4 +1,5 @@
 // conv2d kernels (implicit GEMM on the 16x16 tiled kernel) against the double reference.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "support/device.h"
 #include "support/layer_inputs.h"
 #include "support/thread_order.h"
+#include "support/throws.h"
 
 namespace {
 
@@ -29,6 +31,7 @@ using lenet::test::kOptional;
 using lenet::test::LayerInputs;
 using lenet::test::poisoned;
 using lenet::test::run_on_poisoned;
+using lenet::test::throws_invalid_argument;
 
 constexpr double kRtol = 1e-4;
 
@@ -62,12 +65,29 @@ std::vector<float> kernel_backward_data(const Conv2dShape& s, const LayerInputs<
   });
 }
 
+// Scratch for a split reduction, NaN-filled so that a partial read before it is written shows
+// up; empty (null) when the shape needs none.
+DeviceArray<float> workspace_of(std::size_t bytes) {
+  return bytes == 0 ? DeviceArray<float>() : poisoned<float>(bytes / sizeof(float));
+}
+
+// How many slices conv2d_backward_filter splits its reduction into, read off its workspace:
+// S partial [OC, C*KH*KW + 1] tiles (the last column is db's), none when S = 1.
+std::int64_t filter_slices(const Conv2dShape& s) {
+  const std::size_t bytes = lenet::kernels::conv2d_backward_filter_workspace_bytes(s);
+  const auto tile = static_cast<std::size_t>(s.OC * (s.C * s.KH * s.KW + 1)) * sizeof(float);
+  EXPECT_EQ(bytes % tile, 0u);
+  return bytes == 0 ? 1 : static_cast<std::int64_t>(bytes / tile);
+}
+
 FilterGrads<float> kernel_backward_filter(const Conv2dShape& s, const LayerInputs<float>& in,
                                           bool with_bias) {
   DeviceArray<float> x(in.x), dy(in.dy);
   DeviceArray<float> dw = poisoned<float>(s.w_size()), db = poisoned<float>(s.b_size());
+  const std::size_t bytes = lenet::kernels::conv2d_backward_filter_workspace_bytes(s);
+  DeviceArray<float> workspace = workspace_of(bytes);
   lenet::kernels::conv2d_backward_filter(s, x.get(), dy.get(), dw.get(),
-                                         with_bias ? db.get() : nullptr);
+                                         with_bias ? db.get() : nullptr, workspace.get(), bytes);
   return {dw.download(), with_bias ? db.download() : std::vector<float>{}};
 }
 
@@ -154,12 +174,55 @@ TEST(Conv2dKernel, ForwardWithoutBias) {
   expect_forward_matches(Conv2dShape{2, 3, 9, 10, 5, 3, 3, 1, 1}, false);
 }
 
+// dw is the same with or without db: the split does not depend on it.
 TEST(Conv2dKernel, BackwardFilterWithoutBiasGradient) {
-  expect_backward_filter_matches(Conv2dShape{2, 3, 9, 10, 5, 3, 3, 1, 1}, false);
+  const Conv2dShape s{2, 3, 9, 10, 5, 3, 3, 1, 1};
+  expect_backward_filter_matches(s, false);
+  const LayerInputs<float> in = conv_inputs(s);
+  EXPECT_TRUE(bitwise_equal(kernel_backward_filter(s, in, false).dw,
+                            kernel_backward_filter(s, in, true).dw));
 }
 
-// The tiled GEMM stages tiles in shared memory between two barriers and db is a tree
-// reduction: every thread order must give the same, correct answer.
+// The split rule (docs/kernels.md, "Split-K") at LeNet's shapes: conv1's 6 x 26 output is 2
+// tiles, so it takes the 128 slices the rule allows; conv2's 16 x 151 is 10 tiles, 26 slices of
+// 160 of the 4,096 terms (the last has 96). One image: conv1's 576 terms give 9 slices of 64,
+// conv2's 64 terms are not split. The workspace is never above the header's bound.
+TEST(Conv2dKernel, BackwardFilterSplitsItsReduction) {
+  const Conv2dShape conv1{64, 1, 28, 28, 6, 5, 5}, conv2{64, 6, 12, 12, 16, 5, 5};
+  EXPECT_EQ(filter_slices(conv1), 128);
+  EXPECT_EQ(filter_slices(conv2), 26);
+  Conv2dShape one = conv1;
+  one.N = 1;
+  EXPECT_EQ(filter_slices(one), 9);
+  one = conv2;
+  one.N = 1;
+  EXPECT_EQ(filter_slices(one), 1);
+  EXPECT_EQ(lenet::kernels::conv2d_backward_filter_workspace_bytes(one), 0u);
+  for (const Conv2dShape& s :
+       {conv1, conv2, Conv2dShape{100000, 1, 28, 28, 6, 5, 5}, Conv2dShape{64, 3, 32, 32, 8, 3, 3},
+        Conv2dShape{1, 1, 9, 9, 1, 1, 1}}) {
+    EXPECT_LE(lenet::kernels::conv2d_backward_filter_workspace_bytes(s),
+              lenet::kernels::kConv2dBackwardFilterMaxWorkspaceBytes)
+        << lenet::test::describe(s);
+  }
+}
+
+// One slice (no workspace: null is accepted) and several, with a reduction length that is
+// neither a multiple of the slice count nor of the tile.
+TEST(Conv2dKernel, BackwardFilterSplitOrNot) {
+  const Conv2dShape unsplit{2, 5, 7, 9, 7, 1, 1};  // 126 terms
+  ASSERT_EQ(filter_slices(unsplit), 1);
+  expect_backward_filter_matches(unsplit, true);
+  const Conv2dShape split{2, 3, 11, 13, 4, 5, 5, 1, 2};  // 286 terms
+  const std::int64_t terms = backward_filter_terms(split);
+  ASSERT_EQ(filter_slices(split), 4);
+  ASSERT_NE(terms % 4, 0);
+  ASSERT_NE(terms % 16, 0);
+  expect_backward_filter_matches(split, true);
+}
+
+// The tiled GEMM stages tiles in shared memory between two barriers: every thread order must
+// give the same, correct answer (the second shape splits its reduction, the first does not).
 TEST(Conv2dKernel, ForwardBackwardDataBackwardFilterInEveryThreadOrder) {
   for (const Conv2dShape& s :
        {Conv2dShape{2, 3, 11, 13, 20, 5, 5, 2, 2}, Conv2dShape{3, 6, 12, 12, 16, 5, 5}}) {
@@ -171,14 +234,18 @@ TEST(Conv2dKernel, ForwardBackwardDataBackwardFilterInEveryThreadOrder) {
   }
 }
 
+// The same bits on every run and in every thread order, at conv2's training shape (26 slices).
 TEST(Conv2dKernel, BackwardDataAndFilterAreDeterministic) {
   const Conv2dShape s{64, 6, 12, 12, 16, 5, 5};
   const LayerInputs<float> in = conv_inputs(s);
-  EXPECT_TRUE(bitwise_equal(kernel_backward_data(s, in), kernel_backward_data(s, in))) << "dx";
+  const std::vector<float> dx = kernel_backward_data(s, in);
   const FilterGrads<float> first = kernel_backward_filter(s, in, true);
-  const FilterGrads<float> second = kernel_backward_filter(s, in, true);
-  EXPECT_TRUE(bitwise_equal(first.dw, second.dw)) << "dw";
-  EXPECT_TRUE(bitwise_equal(first.db, second.db)) << "db";
+  lenet::test::for_each_thread_order([&] {
+    EXPECT_TRUE(bitwise_equal(kernel_backward_data(s, in), dx)) << "dx";
+    const FilterGrads<float> again = kernel_backward_filter(s, in, true);
+    EXPECT_TRUE(bitwise_equal(again.dw, first.dw)) << "dw";
+    EXPECT_TRUE(bitwise_equal(again.db, first.db)) << "db";
+  });
 }
 
 // Each launcher applies Conv2dShape::check (its rules: test_shapes.cpp) and checks its pointers.
@@ -197,7 +264,38 @@ TEST(Conv2dKernel, LaunchersCheckShapeAndPointers) {
       [](auto... a) { k::conv2d_backward_data(a...); }, dy.get(), w.get(), dx.get()));
   EXPECT_TRUE(checks_shape_and_pointers(
       "conv2d_backward_filter", s, zero_stride, "stride", {"x", "dy", "dw", kOptional},
-      [](auto... a) { k::conv2d_backward_filter(a...); }, x.get(), dy.get(), dw.get(), db.get()));
+      [](auto... a) { k::conv2d_backward_filter(a..., nullptr, 0); }, x.get(), dy.get(),
+      dw.get(), db.get()));
+}
+
+// A split reduction refuses a missing or short workspace, and every launcher a tensor beyond
+// the kernels' 32-bit indices.
+TEST(Conv2dKernel, LaunchersRefuseAShortWorkspaceAndHugeTensors) {
+  namespace k = lenet::kernels;
+  const Conv2dShape s{3, 6, 12, 12, 16, 5, 5};
+  const std::size_t bytes = k::conv2d_backward_filter_workspace_bytes(s);
+  ASSERT_GT(bytes, 0u);
+  DeviceArray<float> x(s.x_size()), dy(s.y_size()), dw(s.w_size()), db(s.b_size());
+  DeviceArray<float> workspace(bytes / sizeof(float));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] { k::conv2d_backward_filter(s, x.get(), dy.get(), dw.get(), db.get(), nullptr, bytes); },
+      {"conv2d_backward_filter: workspace is null", "conv2d_backward_filter_workspace_bytes"}));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        k::conv2d_backward_filter(s, x.get(), dy.get(), dw.get(), db.get(), workspace.get(),
+                                  bytes - 1);
+      },
+      {"conv2d_backward_filter: workspace_bytes is", std::to_string(bytes).c_str()}));
+  const Conv2dShape huge{1 << 15, 1, 256, 128, 1, 1, 1};  // x and y: 2^30 elements
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] { k::conv2d_forward(huge, x.get(), dw.get(), nullptr, dy.get()); },
+      {"conv2d_forward: x has 1073741824 elements", "32 bits"}));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        k::conv2d_backward_filter(huge, x.get(), dy.get(), dw.get(), nullptr, workspace.get(),
+                                  bytes);
+      },
+      {"conv2d_backward_filter: x has", "32 bits"}));
 }
 
 }  // namespace

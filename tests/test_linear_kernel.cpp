@@ -1,4 +1,5 @@
 // linear kernels (the 16x16 tiled GEMM and column sums) against the double reference.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "support/device.h"
 #include "support/layer_inputs.h"
 #include "support/thread_order.h"
+#include "support/throws.h"
 
 namespace {
 
@@ -40,14 +42,31 @@ std::vector<float> kernel_forward(const LinearShape& s, const LayerInputs<float>
   });
 }
 
+// Scratch for a split reduction, NaN-filled so that a partial read before it is written shows
+// up; empty (null) when the shape needs none.
+DeviceArray<float> workspace_of(std::size_t bytes) {
+  return bytes == 0 ? DeviceArray<float>() : poisoned<float>(bytes / sizeof(float));
+}
+
+// How many slices linear_backward splits the batch into, read off its workspace: S partial
+// [out, in + 1] tiles (the last column is db's), none when S = 1.
+std::int64_t batch_slices(const LinearShape& s) {
+  const std::size_t bytes = lenet::kernels::linear_backward_workspace_bytes(s);
+  const auto tile = static_cast<std::size_t>(s.out * (s.in + 1)) * sizeof(float);
+  EXPECT_EQ(bytes % tile, 0u);
+  return bytes == 0 ? 1 : static_cast<std::int64_t>(bytes / tile);
+}
+
 LinearGrads<float> kernel_backward(const LinearShape& s, const LayerInputs<float>& in,
                                    bool with_dx_and_db = true) {
   DeviceArray<float> x(in.x), w(in.w), dy(in.dy);
   DeviceArray<float> dx = poisoned<float>(s.x_size()), dw = poisoned<float>(s.w_size()),
                      db = poisoned<float>(s.b_size());
+  const std::size_t bytes = lenet::kernels::linear_backward_workspace_bytes(s);
+  DeviceArray<float> workspace = workspace_of(bytes);
   lenet::kernels::linear_backward(s, dy.get(), x.get(), w.get(),
                                   with_dx_and_db ? dx.get() : nullptr, dw.get(),
-                                  with_dx_and_db ? db.get() : nullptr);
+                                  with_dx_and_db ? db.get() : nullptr, workspace.get(), bytes);
   if (!with_dx_and_db) return {{}, dw.download(), {}};
   return {dx.download(), dw.download(), db.download()};
 }
@@ -106,17 +125,16 @@ INSTANTIATE_TEST_SUITE_P(Lenet, LinearKernel,
                                                                             {"fc3", {1, 84, 10}}})),
                          CaseName());
 
-// Sizes that are not multiples of the 16x16 tile in every position, exactly one tile, and
-// the degenerate 1 x 1 layer.
-INSTANTIATE_TEST_SUITE_P(Shapes, LinearKernel,
-                         ::testing::Values(LinearCase{"n3_in17_out33", {3, 17, 33}},
-                                           LinearCase{"n37_in300_out5", {37, 300, 5}},
-                                           LinearCase{"n16_in16_out16", {16, 16, 16}},
-                                           LinearCase{"n33_in1_out40", {33, 1, 40}},
-                                           LinearCase{"n1_in1_out1", {1, 1, 1}},
-                                           LinearCase{"n200_in31_out17", {200, 31, 17}}),
+// A batch long enough to split dw and db over slices (16, 6 and 2 slices: see
+// BackwardSplitsTheBatch).
+INSTANTIATE_TEST_SUITE_P(LenetLargeBatch, LinearKernel,
+                         ::testing::Values(LinearCase{"fc1_n1024", {1024, 256, 120}},
+                                           LinearCase{"fc2_n1024", {1024, 120, 84}},
+                                           LinearCase{"fc3_n1024", {1024, 84, 10}}),
                          CaseName());
 
+// Sizes that are not multiples of the 16x16 tile in every position, exactly one tile, and
+// the degenerate 1 x 1 layer; n200_in31_out17 splits its batch into 3 slices (80, 80, 40).
 TEST(LinearKernel, ForwardWithoutBias) { expect_forward_matches(LinearShape{5, 40, 19}, false); }
 
 // The first layer needs no dx and a layer without bias no db: dw alone is still right.
@@ -124,10 +142,33 @@ TEST(LinearKernel, BackwardWithoutDxAndDb) {
   expect_backward_matches(LinearShape{21, 40, 19}, false);
 }
 
+// The split rule (docs/kernels.md, "Split-K"): at the training batch of 64 no fc layer splits
+// (64 terms are below the 4 tiles a slice needs); at 1024, fc1's 120 x 257 output is 136 tiles
+// (2 slices), fc2's 84 x 121 is 48 (6 slices), fc3's 10 x 85 is 6 (16 slices of 64, the most
+// 1024 terms allow). The workspace is never above the header's bound.
+TEST(LinearKernel, BackwardSplitsTheBatch) {
+  for (const LinearShape& s : {LinearShape{64, 256, 120}, LinearShape{64, 120, 84},
+                               LinearShape{64, 84, 10}}) {
+    EXPECT_EQ(lenet::kernels::linear_backward_workspace_bytes(s), 0u) << describe(s);
+  }
+  EXPECT_EQ(batch_slices(LinearShape{1024, 256, 120}), 2);
+  EXPECT_EQ(batch_slices(LinearShape{1024, 120, 84}), 6);
+  EXPECT_EQ(batch_slices(LinearShape{1024, 84, 10}), 16);
+  EXPECT_EQ(batch_slices(LinearShape{200, 31, 17}), 3);
+  for (const LinearShape& s : {LinearShape{1 << 20, 1, 1}, LinearShape{1 << 20, 15, 15},
+                               LinearShape{5000, 300, 200}, LinearShape{1 << 20, 4000, 1}}) {
+    EXPECT_LE(lenet::kernels::linear_backward_workspace_bytes(s),
+              lenet::kernels::kLinearBackwardMaxWorkspaceBytes)
+        << describe(s);
+  }
+}
+
 // The tiled GEMM stages tiles in shared memory between two barriers: every thread order must
-// give the same, correct answer.
+// give the same, correct answer (the second shape splits its batch into 5 slices, 333 rows not
+// being a multiple of 5 or of the tile; the first does not split).
 TEST(LinearKernel, ForwardAndBackwardInEveryThreadOrder) {
-  for (const LinearShape& s : {LinearShape{37, 300, 5}, LinearShape{20, 120, 84}}) {
+  ASSERT_EQ(batch_slices(LinearShape{333, 120, 84}), 5);
+  for (const LinearShape& s : {LinearShape{37, 300, 5}, LinearShape{333, 120, 84}}) {
     for_each_thread_order([&] {
       expect_forward_matches(s, true);
       expect_backward_matches(s);
@@ -135,13 +176,18 @@ TEST(LinearKernel, ForwardAndBackwardInEveryThreadOrder) {
   }
 }
 
+// The same bits on every run and in every thread order, unsplit (the training batch) and split.
 TEST(LinearKernel, BackwardIsDeterministic) {
-  const LinearShape s{64, 256, 120};
-  const LayerInputs<float> in = linear_inputs(s);
-  const LinearGrads<float> first = kernel_backward(s, in), second = kernel_backward(s, in);
-  EXPECT_TRUE(bitwise_equal(first.dx, second.dx)) << "dx";
-  EXPECT_TRUE(bitwise_equal(first.dw, second.dw)) << "dw";
-  EXPECT_TRUE(bitwise_equal(first.db, second.db)) << "db";
+  for (const LinearShape& s : {LinearShape{64, 256, 120}, LinearShape{333, 120, 84}}) {
+    const LayerInputs<float> in = linear_inputs(s);
+    const LinearGrads<float> first = kernel_backward(s, in);
+    for_each_thread_order([&] {
+      const LinearGrads<float> again = kernel_backward(s, in);
+      EXPECT_TRUE(bitwise_equal(again.dx, first.dx)) << "dx";
+      EXPECT_TRUE(bitwise_equal(again.dw, first.dw)) << "dw";
+      EXPECT_TRUE(bitwise_equal(again.db, first.db)) << "db";
+    });
+  }
 }
 
 // Each launcher applies LinearShape::check (its rules: test_shapes.cpp) and checks its pointers.
@@ -155,8 +201,35 @@ TEST(LinearKernel, LaunchersCheckShapeAndPointers) {
       [](auto... a) { k::linear_forward(a...); }, x.get(), w.get(), b.get(), y.get()));
   EXPECT_TRUE(checks_shape_and_pointers(
       "linear_backward", s, no_inputs, "in", {"dy", "x", "w", kOptional, "dw", kOptional},
-      [](auto... a) { k::linear_backward(a...); }, dy.get(), x.get(), w.get(), dx.get(), dw.get(),
-      db.get()));
+      [](auto... a) { k::linear_backward(a..., nullptr, 0); }, dy.get(), x.get(), w.get(),
+      dx.get(), dw.get(), db.get()));
+}
+
+// A split batch refuses a missing or short workspace, and the launchers a tensor beyond the
+// kernels' 32-bit indices.
+TEST(LinearKernel, LaunchersRefuseAShortWorkspaceAndHugeTensors) {
+  namespace k = lenet::kernels;
+  const LinearShape s{200, 31, 17};
+  const std::size_t bytes = k::linear_backward_workspace_bytes(s);
+  ASSERT_GT(bytes, 0u);
+  DeviceArray<float> x(s.x_size()), w(s.w_size()), dy(s.y_size()), dw(s.w_size());
+  DeviceArray<float> workspace(bytes / sizeof(float));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        k::linear_backward(s, dy.get(), x.get(), w.get(), nullptr, dw.get(), nullptr, nullptr,
+                           bytes);
+      },
+      {"linear_backward: workspace is null", "linear_backward_workspace_bytes"}));
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        k::linear_backward(s, dy.get(), x.get(), w.get(), nullptr, dw.get(), nullptr,
+                           workspace.get(), bytes - 4);
+      },
+      {"linear_backward: workspace_bytes is", std::to_string(bytes).c_str()}));
+  const LinearShape huge{1 << 20, 1 << 10, 1};  // x: 2^30 elements
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] { k::linear_forward(huge, x.get(), w.get(), nullptr, dy.get()); },
+      {"linear_forward: x has 1073741824 elements", "32 bits"}));
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 // 2-D convolution (cross-correlation, as PyTorch's Conv2d) on device buffers, NCHW.
+// Every tensor must have at most 2^30 - 1 elements (the kernels index in 32 bits): the
+// launchers throw std::invalid_argument beyond that.
 #pragma once
+
+#include <cstddef>
 
 #include <lenet/kernels/runtime.h>
 #include <lenet/shapes.h>
@@ -19,8 +23,29 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 
 // dw and db, overwritten (not accumulated), deterministic.  x: [N, C, H, W],
 // dy: [N, OC, OH, OW], dw: [OC, C, KH, KW], db: [OC] or null.
+//
+// The sums run over N*OH*OW, far longer than the output is large, so the launcher splits them
+// into slices computed by separate blocks and adds the slices' partial sums in a second launch,
+// in a fixed order (docs/kernels.md, "Split-K"). The partials need scratch device memory, which
+// the caller provides (a launcher never allocates): workspace, of workspace_bytes, at least
+// conv2d_backward_filter_workspace_bytes(s). That is 0 when the shape is not split (workspace
+// may then be null) and never more than kConv2dBackwardFilterMaxWorkspaceBytes, so one buffer
+// of that size serves every shape, allocated once, before a CUDA graph capture for instance.
+// A null or smaller workspace than the shape needs throws std::invalid_argument. The launches
+// use the workspace in stream order: calls on one stream may share it, calls on concurrent
+// streams need one each. The results depend on the shape only, not on the workspace's size.
+// Why not a buffer the library keeps and grows: cudaMalloc is refused while a stream is being
+// captured into a CUDA graph, a grown buffer would leave captured graphs pointing at freed
+// memory, and concurrent streams would race on it.
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* db, cudaStream_t stream = nullptr);
+                            float* db, void* workspace, std::size_t workspace_bytes,
+                            cudaStream_t stream = nullptr);
+
+// The workspace conv2d_backward_filter needs for shape s, in bytes (0: none).
+std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s);
+
+// No shape needs more workspace than this (512 KiB).
+inline constexpr std::size_t kConv2dBackwardFilterMaxWorkspaceBytes = 512 * 1024;
 
 }  // namespace LENET_KERNELS_ABI
 }  // namespace lenet::kernels
