@@ -1,0 +1,498 @@
+// The cpu backend's hot ops for one chunk of a batch (contracts: cpu_ops.h). This file is
+// compiled once per instruction set, with LENET_CPU_ISA naming the level (baseline, avx2,
+// avx512) and that level's -m flags: Eigen then picks its SSE2, AVX2+FMA or AVX-512 packets,
+// and the compiler vectorizes the plain loops for the same units.
+//
+// Convolution is batch-level work: the images of a chunk go through im2col together, in
+// groups sized to stay in the L2 cache, and each group is one GEMM instead of one small GEMM
+// per image. With P = OH*OW output positions and K = C*KH*KW patch values, for a group of G
+// images
+//   col  [K, G*P]    column g*P + p holds the patch that output position p of image g reads
+//   y    [OC, G*P]   = w [OC, K] * col, scattered back to NCHW with the bias added
+//   dcol [K, G*P]    = w^T * dy, then col2im adds each entry back where it came from
+//   dw   [OC, K]    += dy [OC, G*P] * col^T,  db += row sums of dy
+// where dy [OC, G*P] is the group's output gradient gathered from NCHW. A one-channel input
+// with stride 1 and no padding (LeNet's conv1) is convolved directly instead: six 5x5 filters
+// over 24-wide rows are 25 multiply-adds of one vector row each, less work than writing an
+// im2col matrix 25 times the image's size.
+//
+// No op allocates once its workspace has grown: the GEMMs are cut into tiles whose packed
+// panels fit under EIGEN_STACK_ALLOCATION_LIMIT, below which Eigen packs on the stack (above
+// it, every product would malloc its panels).
+#define EIGEN_STACK_ALLOCATION_LIMIT (512 * 1024)
+#define EIGEN_DONT_PARALLELIZE
+
+#include "cpu/cpu_ops.h"
+
+#include <lenet/error.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#ifndef LENET_CPU_ISA
+#error "LENET_CPU_ISA must name the instruction set level this copy is built for"
+#endif
+#define LENET_CPU_CONCAT2(a, b) a##b
+#define LENET_CPU_CONCAT(a, b) LENET_CPU_CONCAT2(a, b)
+
+// A namespace per level keeps the copies' own names apart in the source and in a debugger;
+// the linker never sees them (all but the entry are local symbols, see the CMake script).
+namespace lenet::engine::cpu::LENET_CPU_ISA {
+
+namespace {
+
+using Index = Eigen::Index;
+using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixMap = Eigen::Map<Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+using ConstMatrixMap = Eigen::Map<const Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// Row-major [rows, cols] views of raw buffers whose rows are ld floats apart.
+MatrixMap mat(float* p, Index rows, Index cols, Index ld) {
+  return MatrixMap(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+ConstMatrixMap mat(const float* p, Index rows, Index cols, Index ld) {
+  return ConstMatrixMap(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+
+// GEMM tiles: Eigen packs at most a [kTileMN, kTileK] panel of each operand, 512 KiB of
+// floats, within EIGEN_STACK_ALLOCATION_LIMIT.
+constexpr Index kTileMN = 256;
+constexpr Index kTileK = 512;
+
+// c [M, N] = a [M, K] * b [K, N], or += with accumulate. a and b may be transposed views. Tiles
+// over K are summed in order, so the result depends on the shapes alone.
+template <typename A, typename B>
+void gemm(const A& a, const B& b, MatrixMap c, bool accumulate) {
+  const Index M = c.rows(), N = c.cols(), K = a.cols();
+  for (Index m0 = 0; m0 < M; m0 += kTileMN) {
+    const Index mn = std::min(kTileMN, M - m0);
+    for (Index n0 = 0; n0 < N; n0 += kTileMN) {
+      const Index nn = std::min(kTileMN, N - n0);
+      auto c_tile = c.block(m0, n0, mn, nn);
+      for (Index k0 = 0; k0 < K; k0 += kTileK) {
+        const Index kn = std::min(kTileK, K - k0);
+        const auto a_tile = a.block(m0, k0, mn, kn);
+        const auto b_tile = b.block(k0, n0, kn, nn);
+        if (k0 == 0 && !accumulate) {
+          c_tile.noalias() = a_tile * b_tile;
+        } else {
+          c_tile.noalias() += a_tile * b_tile;
+        }
+      }
+    }
+  }
+}
+
+// The vector's storage, grown (never shrunk) to hold n floats.
+float* grow(std::vector<float>& v, std::int64_t n) {
+  if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
+  return v.data();
+}
+
+// Images per im2col group: as many as fit a 1 MiB col (half the L2 of a current core), at
+// least one. The group size depends on the shape alone, so results do too.
+std::int64_t group_size(const Conv2dShape& s) {
+  constexpr std::int64_t kColFloats = 256 * 1024;
+  return std::max<std::int64_t>(1, kColFloats / (s.C * s.KH * s.KW * s.OH() * s.OW()));
+}
+
+// The output columns ow whose input column ow*stride - pad + kw lies inside [0, W): [lo, hi).
+struct ColumnRange {
+  std::int64_t lo, hi;
+};
+ColumnRange inside_columns(const Conv2dShape& s, std::int64_t kw) {
+  const std::int64_t first = s.pad - kw;
+  std::int64_t lo = first <= 0 ? 0 : (first + s.stride - 1) / s.stride;
+  const std::int64_t last = s.W - 1 + s.pad - kw;
+  const std::int64_t hi = last < 0 ? 0 : std::min(s.OW(), last / s.stride + 1);
+  lo = std::min(lo, hi);
+  return {lo, hi};
+}
+
+// x_n [C, H, W] -> columns [g*P, (g+1)*P) of col [K, ld]: row (c, kh, kw) holds the input pixel
+// (oh*stride - pad + kh, ow*stride - pad + kw) of every output position, or 0 in the padding.
+template <std::int64_t kOW>
+void im2col_unpadded(const Conv2dShape& s, const float* x_n, float* col, std::int64_t ld);
+
+void im2col(const Conv2dShape& s, const float* x_n, float* col, std::int64_t ld) {
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  // LeNet's convolutions (stride 1, no padding, rows of 24 and 8): copies of whole rows whose
+  // length the compiler knows.
+  if (s.stride == 1 && s.pad == 0) {
+    if (OW == 24) return im2col_unpadded<24>(s, x_n, col, ld);
+    if (OW == 8) return im2col_unpadded<8>(s, x_n, col, ld);
+    return im2col_unpadded<0>(s, x_n, col, ld);
+  }
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        float* row = col + ((c * s.KH + kh) * s.KW + kw) * ld;
+        const ColumnRange cols = inside_columns(s, kw);
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          float* out = row + oh * OW;
+          const std::int64_t ih = oh * s.stride - s.pad + kh;
+          if (ih < 0 || ih >= s.H) {
+            std::fill(out, out + OW, 0.0f);
+            continue;
+          }
+          const float* in = x_n + (c * s.H + ih) * s.W - s.pad + kw;
+          std::fill(out, out + cols.lo, 0.0f);
+          if (s.stride == 1) {
+            // A loop, not memcpy: rows are a few floats (8 for conv2), shorter than a call.
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow];
+          } else {
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = in[ow * s.stride];
+          }
+          std::fill(out + cols.hi, out + OW, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+template <std::int64_t kOW>
+void im2col_unpadded(const Conv2dShape& s, const float* x_n, float* col, std::int64_t ld) {
+  const std::int64_t OH = s.OH(), OW = kOW > 0 ? kOW : s.OW();
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        float* __restrict row = col + ((c * s.KH + kh) * s.KW + kw) * ld;
+        const float* __restrict in = x_n + (c * s.H + kh) * s.W + kw;
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          for (std::int64_t ow = 0; ow < OW; ++ow) row[oh * OW + ow] = in[oh * s.W + ow];
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: columns [g*P, (g+1)*P) of col [K, ld] -> dx_n [C, H, W], overwritten.
+void col2im(const Conv2dShape& s, const float* col, std::int64_t ld, float* dx_n) {
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  std::fill(dx_n, dx_n + s.C * s.H * s.W, 0.0f);
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        const float* row = col + ((c * s.KH + kh) * s.KW + kw) * ld;
+        const ColumnRange cols = inside_columns(s, kw);
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          const std::int64_t ih = oh * s.stride - s.pad + kh;
+          if (ih < 0 || ih >= s.H) continue;
+          const float* __restrict in = row + oh * OW;
+          float* __restrict out = dx_n + (c * s.H + ih) * s.W - s.pad + kw;
+          if (s.stride == 1) {
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] += in[ow];
+          } else {
+            for (std::int64_t ow = cols.lo; ow < cols.hi; ++ow) out[ow * s.stride] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Sum of n floats in a fixed order whatever their alignment: 16 lanes of partial sums (the
+// loop the compiler vectorizes), then the lanes and the tail in order. Eigen's sum() would
+// start its vectors at the first aligned address, so its order, and the rounding, would
+// depend on where the buffer happens to lie: runs would no longer be bitwise equal.
+float sum(const float* x, std::int64_t n) {
+  constexpr std::int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::int64_t j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+  }
+  float total = 0.0f;
+  for (std::int64_t j = 0; j < kLanes; ++j) total += lanes[j];
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
+// dy [G, OC, P] (NCHW) -> dyt [OC, G*P]: one row per output channel, as the GEMMs read it.
+void gather_channels(const float* dy, std::int64_t G, std::int64_t OC, std::int64_t P, float* dyt) {
+  for (std::int64_t g = 0; g < G; ++g) {
+    for (std::int64_t oc = 0; oc < OC; ++oc) {
+      std::memcpy(dyt + oc * G * P + g * P, dy + (g * OC + oc) * P, P * sizeof(float));
+    }
+  }
+}
+
+// One input channel, stride 1, no padding: each output row is a sum of KH*KW shifted input
+// rows, one multiply-add per tap over the whole row. With the row width a constant (kOW, 24 for
+// LeNet's conv1), the row's accumulators stay in vector registers for all taps; other widths
+// (kOW = 0) accumulate in memory.
+template <std::int64_t kOW>
+void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                           float* y) {
+  const std::int64_t OH = s.OH(), OW = kOW > 0 ? kOW : s.OW();
+  float acc[kOW > 0 ? kOW : 1];
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    const float* x_n = x + n * s.H * s.W;
+    for (std::int64_t oc = 0; oc < s.OC; ++oc) {
+      const float* w_oc = w + oc * s.KH * s.KW;
+      const float bias = b != nullptr ? b[oc] : 0.0f;
+      for (std::int64_t oh = 0; oh < OH; ++oh) {
+        float* __restrict out = y + ((n * s.OC + oc) * OH + oh) * OW;
+        float* __restrict sum = kOW > 0 ? acc : out;
+        for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] = bias;
+        for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+          for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+            const float* __restrict in = x_n + (oh + kh) * s.W + kw;
+            const float wv = w_oc[kh * s.KW + kw];
+            for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] += wv * in[ow];
+          }
+        }
+        if (kOW > 0) {
+          for (std::int64_t ow = 0; ow < OW; ++ow) out[ow] = sum[ow];
+        }
+      }
+    }
+  }
+}
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                    Workspace& ws) {
+  if (s.C == 1 && s.stride == 1 && s.pad == 0) {
+    if (s.OW() == 24) {
+      conv2d_forward_direct<24>(s, x, w, b, y);
+    } else {
+      conv2d_forward_direct<0>(s, x, w, b, y);
+    }
+    return;
+  }
+  const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
+  float* col = grow(ws.col, K * G * P);
+  float* tmp = grow(ws.tmp, s.OC * G * P);
+  for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
+    for (std::int64_t g = 0; g < gn; ++g)
+      im2col(s, x + (n0 + g) * s.C * s.H * s.W, col + g * P, ld);
+    gemm(mat(w, s.OC, K, K), mat(col, K, ld, ld), mat(tmp, s.OC, ld, ld), false);
+    // Back to NCHW, the bias added on the way (a copy when there is none, so -0 stays -0).
+    for (std::int64_t g = 0; g < gn; ++g) {
+      for (std::int64_t oc = 0; oc < s.OC; ++oc) {
+        const float* __restrict src = tmp + oc * ld + g * P;
+        float* __restrict dst = y + ((n0 + g) * s.OC + oc) * P;
+        if (b == nullptr) {
+          std::memcpy(dst, src, P * sizeof(float));
+        } else {
+          const float bias = b[oc];
+          for (std::int64_t p = 0; p < P; ++p) dst[p] = src[p] + bias;
+        }
+      }
+    }
+  }
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                          Workspace& ws) {
+  const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
+  float* dcol = grow(ws.col, K * G * P);
+  float* dyt = grow(ws.tmp, s.OC * G * P);
+  for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
+    gather_channels(dy + n0 * s.OC * P, gn, s.OC, P, dyt);
+    gemm(mat(w, s.OC, K, K).transpose(), mat(dyt, s.OC, ld, ld), mat(dcol, K, ld, ld), false);
+    for (std::int64_t g = 0; g < gn; ++g) {
+      col2im(s, dcol + g * P, ld, dx + (n0 + g) * s.C * s.H * s.W);
+    }
+  }
+}
+
+void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                            float* db, Workspace& ws) {
+  const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
+  float* col = grow(ws.col, K * G * P);
+  float* dyt = grow(ws.tmp, s.OC * G * P);
+  for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
+    for (std::int64_t g = 0; g < gn; ++g)
+      im2col(s, x + (n0 + g) * s.C * s.H * s.W, col + g * P, ld);
+    gather_channels(dy + n0 * s.OC * P, gn, s.OC, P, dyt);
+    gemm(mat(dyt, s.OC, ld, ld), mat(col, K, ld, ld).transpose(), mat(dw, s.OC, K, K), n0 > 0);
+    if (db != nullptr) {
+      for (std::int64_t oc = 0; oc < s.OC; ++oc) {
+        const float row_sum = sum(dyt + oc * ld, ld);
+        db[oc] = n0 == 0 ? row_sum : db[oc] + row_sum;
+      }
+    }
+  }
+}
+
+// The reference's rule: the first maximum in row-major window order wins; a NaN replaces any
+// number and is never replaced.
+inline bool takes(float candidate, float best) {
+  // & and | instead of && and ||: no branches, so the compiler turns the pool's selects into
+  // vector blends.
+  return (candidate > best) | ((candidate != candidate) & (best == best));
+}
+
+void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* idx) {
+  const std::int64_t OH = s.OH(), OW = s.OW();
+  for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
+    const float* x_p = x + plane * s.H * s.W;
+    float* y_p = y + plane * OH * OW;
+    std::int32_t* idx_p = idx + plane * OH * OW;
+    if (s.K == 2 && s.stride == 2) {
+      // LeNet's pools: four candidates in window order, selects instead of branches.
+      for (std::int64_t oh = 0; oh < OH; ++oh) {
+        const float* r0 = x_p + 2 * oh * s.W;
+        const float* r1 = r0 + s.W;
+        float* __restrict y_row = y_p + oh * OW;
+        std::int32_t* __restrict idx_row = idx_p + oh * OW;
+        // Window positions as offsets from the row pair's start: 0, 1, W, W + 1 at column 0.
+        const std::int32_t base = static_cast<std::int32_t>(2 * oh * s.W);
+        const std::int32_t W = static_cast<std::int32_t>(s.W);
+        for (std::int64_t ow = 0; ow < OW; ++ow) {
+          const std::int32_t at0 = base + 2 * static_cast<std::int32_t>(ow);
+          const float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+          float best = v0;
+          std::int32_t at = at0;
+          at = takes(v1, best) ? at0 + 1 : at;
+          best = takes(v1, best) ? v1 : best;
+          at = takes(v2, best) ? at0 + W : at;
+          best = takes(v2, best) ? v2 : best;
+          at = takes(v3, best) ? at0 + W + 1 : at;
+          best = takes(v3, best) ? v3 : best;
+          y_row[ow] = best;
+          idx_row[ow] = at;
+        }
+      }
+      continue;
+    }
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        std::int64_t best = (oh * s.stride) * s.W + ow * s.stride;
+        for (std::int64_t i = 0; i < s.K; ++i) {
+          for (std::int64_t j = 0; j < s.K; ++j) {
+            const std::int64_t at = (oh * s.stride + i) * s.W + (ow * s.stride + j);
+            if (takes(x_p[at], x_p[best])) best = at;
+          }
+        }
+        y_p[oh * OW + ow] = x_p[best];
+        idx_p[oh * OW + ow] = static_cast<std::int32_t>(best);
+      }
+    }
+  }
+}
+
+void maxpool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* idx, float* dx) {
+  const std::int64_t P = s.OH() * s.OW(), plane_size = s.H * s.W;
+  // Every index checked before anything is written, as the reference does.
+  for (std::int64_t i = 0; i < s.N * s.C * P; ++i) {
+    LENET_CHECK(idx[i] >= 0 && idx[i] < plane_size,
+                "maxpool2d_backward: idx[" << i << "] = " << idx[i]
+                                           << " is outside the plane [0, H*W = " << plane_size
+                                           << ")");
+  }
+  std::fill(dx, dx + s.N * s.C * plane_size, 0.0f);
+  for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
+    float* dx_p = dx + plane * plane_size;
+    for (std::int64_t o = 0; o < P; ++o) dx_p[idx[plane * P + o]] += dy[plane * P + o];
+  }
+}
+
+void relu_forward(std::int64_t n, const float* x, float* y) {
+  // v > 0 is false for NaN: keep v itself then, so NaN propagates (the reference's rule).
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = (v > 0.0f || v != v) ? v : 0.0f;
+  }
+}
+
+void relu_backward(std::int64_t n, const float* dy, const float* x, float* dx) {
+  for (std::int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
+                    float* y) {
+  MatrixMap y_mat = mat(y, s.N, s.out, s.out);
+  gemm(mat(x, s.N, s.in, s.in), mat(w, s.out, s.in, s.in).transpose(), y_mat, false);
+  if (b != nullptr) {
+    y_mat.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, s.out);
+  }
+}
+
+void linear_backward(const LinearShape& s, const float* dy, const float* x, const float* w,
+                     float* dx, float* dw, float* db) {
+  const ConstMatrixMap dy_mat = mat(dy, s.N, s.out, s.out);
+  if (dx != nullptr) gemm(dy_mat, mat(w, s.out, s.in, s.in), mat(dx, s.N, s.in, s.in), false);
+  gemm(dy_mat.transpose(), mat(x, s.N, s.in, s.in), mat(dw, s.out, s.in, s.in), false);
+  if (db != nullptr) {
+    // Row after row, each a vector add: the order is the rows', whatever the alignment.
+    std::copy(dy, dy + s.out, db);
+    for (std::int64_t n = 1; n < s.N; ++n) {
+      for (std::int64_t o = 0; o < s.out; ++o) db[o] += dy[n * s.out + o];
+    }
+  }
+}
+
+void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g, float* v) {
+  const float lr = static_cast<float>(h.lr);
+  const float momentum = static_cast<float>(h.momentum);
+  const float weight_decay = static_cast<float>(h.weight_decay);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g_decayed = g[i] + weight_decay * p[i];
+    v[i] = momentum * v[i] + g_decayed;
+    p[i] -= lr * v[i];
+  }
+}
+
+void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float stddev) {
+  for (std::int64_t i = 0; i < n; ++i)
+    y[i] = (static_cast<float>(pixels[i]) / 255.0f - mean) / stddev;
+}
+
+// The reference's formulas (cpu_ref/softmax_cross_entropy.cpp), each exp computed once.
+void softmax_cross_entropy(std::int64_t N, std::int64_t K, const float* logits,
+                           const std::int32_t* labels, float* loss, float* dlogits) {
+  float total = 0.0f;
+  for (std::int64_t n = 0; n < N; ++n) {
+    const float* row = logits + n * K;
+    float row_max = row[0];
+    for (std::int64_t k = 1; k < K; ++k) row_max = row[k] > row_max ? row[k] : row_max;
+    float sum = 0.0f;
+    for (std::int64_t k = 0; k < K; ++k) sum += std::exp(row[k] - row_max);
+    total += (row_max - row[labels[n]]) + std::log(sum);
+    if (dlogits != nullptr) {
+      float* d = dlogits + n * K;
+      for (std::int64_t k = 0; k < K; ++k) {
+        const float p = std::exp(row[k] - row_max) / sum;
+        d[k] = (p - (k == labels[n] ? 1.0f : 0.0f)) / static_cast<float>(N);
+      }
+    }
+  }
+  *loss = total / static_cast<float>(N);
+}
+
+std::int64_t count_correct(std::int64_t N, std::int64_t K, const float* logits,
+                           const std::int32_t* labels) {
+  std::int64_t correct = 0;
+  for (std::int64_t n = 0; n < N; ++n) {
+    const float* row = logits + n * K;
+    std::int64_t best = 0;
+    for (std::int64_t k = 1; k < K && !std::isnan(row[best]); ++k) {
+      if (row[k] > row[best] || std::isnan(row[k])) best = k;
+    }
+    correct += best == labels[n] ? 1 : 0;
+  }
+  return correct;
+}
+
+constexpr Ops kOps = {
+    conv2d_forward,     conv2d_backward_data, conv2d_backward_filter, maxpool2d_forward,
+    maxpool2d_backward, relu_forward,         relu_backward,          linear_forward,
+    linear_backward,    sgd_momentum_step,    normalize_u8,           softmax_cross_entropy,
+    count_correct,
+};
+
+}  // namespace
+
+}  // namespace lenet::engine::cpu::LENET_CPU_ISA
+
+extern "C" const lenet::engine::cpu::Ops* LENET_CPU_CONCAT(lenet_cpu_ops_, LENET_CPU_ISA)() {
+  return &lenet::engine::cpu::LENET_CPU_ISA::kOps;
+}

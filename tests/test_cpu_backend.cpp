@@ -1,0 +1,271 @@
+// The cpu backend at every instruction set level this CPU runs (LENET_CPU_ISA forces each in
+// turn): a training step against the double reference network, single ops on shapes LeNet does
+// not use (stride, padding, odd sizes, chunks of unequal size) against the reference, bitwise
+// equal runs for one seed and thread count, the backend's self-check, and no heap allocation
+// in a training step once the first has run. Levels the CPU lacks are not instantiated, and
+// forcing one is an error (tested).
+#include <gtest/gtest.h>
+#include <lenet/cpu_ref.h>
+#include <lenet/cpu_ref/lenet.h>
+#include <lenet/engine/backend.h>
+#include <lenet/engine/lenet_model.h>
+#include <lenet/engine/self_check.h>
+#include <lenet/engine/trainer.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "support/compare.h"
+#include "support/params.h"
+#include "support/random.h"
+#include "support/scoped_env.h"
+#include "support/small_training.h"
+#include "support/synthetic_mnist.h"
+
+namespace le = lenet::engine;
+namespace ref = lenet::cpu_ref;
+
+#if !defined(__SANITIZE_ADDRESS__) && defined(__GLIBC__)
+// Counts the heap allocations of every thread while counting is on. malloc is replaced by one
+// that forwards to glibc's own (operator new, Eigen and the containers all end there).
+#include <atomic>
+extern "C" void* __libc_malloc(std::size_t size);
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<std::int64_t> g_mallocs{0};
+}  // namespace
+extern "C" void* malloc(std::size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1);
+  return __libc_malloc(size);
+}
+#define LENET_TEST_COUNTS_MALLOC 1
+#endif
+
+namespace {
+
+// The levels of cpu_backend.cpp, best first, with what __builtin_cpu_supports says of them:
+// the test's own statement of the rule, so a level the backend wrongly refuses fails here.
+struct Level {
+  std::string name;   // LENET_CPU_ISA value
+  std::string label;  // in device()
+};
+
+std::vector<Level> runnable_levels() {
+  std::vector<Level> levels;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("fma")) {
+    levels.push_back({"avx512", "AVX-512"});
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    levels.push_back({"avx2", "AVX2"});
+  }
+  levels.push_back({"baseline", "baseline (SSE2)"});
+#else
+  levels.push_back({"baseline", "baseline"});
+#endif
+  return levels;
+}
+
+class CpuBackendLevel : public ::testing::TestWithParam<Level> {
+ protected:
+  // A backend at this level, built while LENET_CPU_ISA names it.
+  std::unique_ptr<le::Backend> backend(int threads) const {
+    const lenet::test::ScopedEnv force("LENET_CPU_ISA", GetParam().name.c_str());
+    return le::make_cpu_backend(threads);
+  }
+};
+
+TEST_P(CpuBackendLevel, DeviceNamesTheLevel) {
+  EXPECT_EQ(backend(2)->device(), "CPU, 2 threads, " + GetParam().label);
+  EXPECT_EQ(backend(1)->device(), "CPU, 1 thread, " + GetParam().label);
+}
+
+// The normalized batch (p/255 - 0.5)/0.5 in double, as the reference network takes it.
+std::vector<double> normalized(const le::MnistSplit& split, std::int64_t n) {
+  std::vector<double> x(static_cast<std::size_t>(n * 28 * 28));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (split.images[i] / 255.0 - 0.5) / 0.5;
+  return x;
+}
+
+::testing::AssertionResult params_close(const le::HostParams& out,
+                                        const ref::LenetParams<double>& want) {
+  // As EngineCpu.OneStepMatchesTheReferenceNetwork: float against double, other summation
+  // orders (groups, tiles, chunks) and FMAs at the AVX levels.
+  constexpr double kAtol = 1e-5, kRtol = 1e-3;
+  for (std::size_t i = 0; i < out.tensors.size(); ++i) {
+    auto r = lenet::test::all_close(out[i].data, want[i].data, kAtol, kRtol);
+    if (!r) return r << " (tensor " << out[i].name << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// One SGD step (odd batch, 2 threads: chunks of 7 and 8 images) against the double reference.
+TEST_P(CpuBackendLevel, OneStepMatchesTheReferenceNetwork) {
+  constexpr std::int64_t kN = 15;
+  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 11);
+  const lenet::SgdParams sgd{0.05, 0.9, 1e-3};
+  ref::LenetParams<double> params = ref::lenet_init<double>(5);
+  ref::LenetParams<double> grads, velocity;
+  const std::vector<double> x = normalized(batch, kN);
+  const double ref_loss =
+      ref::lenet_forward_backward(params, kN, x.data(), batch.labels.data(), &grads);
+
+  const auto cpu = backend(2);
+  le::LenetModel model(*cpu, kN);
+  model.set_parameters(ref::lenet_init<float>(5));
+  model.load_batch(kN, batch.images.data(), batch.labels.data());
+  model.forward();
+  model.backward();
+  EXPECT_NEAR(model.loss(), ref_loss, 1e-5 * std::fabs(ref_loss) + 1e-6);
+  EXPECT_TRUE(params_close(model.gradients(), grads));
+  ref::lenet_sgd_step(sgd, &params, grads, &velocity);
+  model.sgd_step(sgd);
+  EXPECT_TRUE(params_close(model.parameters(), params));
+  EXPECT_TRUE(params_close(model.momentum(), velocity));
+}
+
+// The general convolution path (im2col with stride and padding, several groups per chunk) and
+// the linear ops, on a backend of 3 threads, against the double reference.
+TEST_P(CpuBackendLevel, ConvAndLinearOpsMatchTheReference) {
+  const auto cpu = backend(3);
+  std::uint64_t seed = 17;
+  auto floats = [&](std::int64_t n) {
+    return lenet::test::random_uniform<float>(n, -1, 1, seed++);
+  };
+  constexpr double kAtol = 1e-5, kRtol = 1e-4;
+  // Stride and padding; one-channel inputs with and without padding (the direct path takes
+  // the second); K*P = 100*40*40 floats, a group of one image each, so a chunk of 4 images has
+  // several groups.
+  const lenet::Conv2dShape shapes[] = {{10, 3, 25, 23, 4, 3, 3, 2, 1},
+                                       {5, 1, 9, 8, 3, 4, 3, 1, 2},
+                                       {7, 1, 12, 12, 2, 5, 5},
+                                       {12, 4, 40, 40, 3, 5, 5, 1, 2}};
+  for (const lenet::Conv2dShape& s : shapes) {
+    SCOPED_TRACE(::testing::Message()
+                 << "conv N " << s.N << " C " << s.C << " stride " << s.stride << " pad " << s.pad);
+    const std::vector<float> x = floats(s.x_size()), w = floats(s.w_size()), b = floats(s.OC),
+                             dy = floats(s.y_size());
+    const std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()),
+        bd(b.begin(), b.end()), dyd(dy.begin(), dy.end());
+    std::vector<float> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.OC);
+    std::vector<double> want_y(s.y_size()), want_dx(s.x_size()), want_dw(s.w_size()), want_db(s.OC);
+    cpu->conv2d_forward(s, x.data(), w.data(), b.data(), y.data());
+    cpu->conv2d_backward_data(s, dy.data(), w.data(), dx.data());
+    cpu->conv2d_backward_filter(s, x.data(), dy.data(), dw.data(), db.data());
+    ref::conv2d_forward(s, xd.data(), wd.data(), bd.data(), want_y.data());
+    ref::conv2d_backward_data(s, dyd.data(), wd.data(), want_dx.data());
+    ref::conv2d_backward_filter(s, xd.data(), dyd.data(), want_dw.data(), want_db.data());
+    EXPECT_TRUE(lenet::test::all_close(y, want_y, kAtol, kRtol)) << "y";
+    EXPECT_TRUE(lenet::test::all_close(dx, want_dx, kAtol, kRtol)) << "dx";
+    EXPECT_TRUE(lenet::test::all_close(dw, want_dw, 1e-4, kRtol)) << "dw";
+    EXPECT_TRUE(lenet::test::all_close(db, want_db, 1e-4, kRtol)) << "db";
+  }
+  // Larger than one GEMM tile in every dimension.
+  const lenet::LinearShape s{301, 530, 270};
+  const std::vector<float> x = floats(s.x_size()), w = floats(s.w_size()), b = floats(s.out),
+                           dy = floats(s.y_size());
+  const std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()), bd(b.begin(), b.end()),
+      dyd(dy.begin(), dy.end());
+  std::vector<float> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.out);
+  std::vector<double> want_y(s.y_size()), want_dx(s.x_size()), want_dw(s.w_size()), want_db(s.out);
+  cpu->linear_forward(s, x.data(), w.data(), b.data(), y.data());
+  cpu->linear_backward(s, dy.data(), x.data(), w.data(), dx.data(), dw.data(), db.data());
+  ref::linear_forward(s, xd.data(), wd.data(), bd.data(), want_y.data());
+  ref::linear_backward(s, dyd.data(), xd.data(), wd.data(), want_dx.data(), want_dw.data(),
+                       want_db.data());
+  EXPECT_TRUE(lenet::test::all_close(y, want_y, 1e-4, kRtol)) << "linear y";
+  EXPECT_TRUE(lenet::test::all_close(dx, want_dx, 1e-4, kRtol)) << "linear dx";
+  EXPECT_TRUE(lenet::test::all_close(dw, want_dw, 1e-4, kRtol)) << "linear dw";
+  EXPECT_TRUE(lenet::test::all_close(db, want_db, 1e-4, kRtol)) << "linear db";
+}
+
+TEST_P(CpuBackendLevel, SelfCheckPasses) {
+  const auto cpu = backend(2);
+  const le::SelfCheckReport report = le::self_check(*cpu);
+  EXPECT_EQ(report.ops.size(), 13u);
+  for (const le::OpCheck& op : report.ops) EXPECT_LE(op.max_fraction, 1.0) << op.op;
+}
+
+TEST_P(CpuBackendLevel, OneSeedGivesBitwiseEqualWeights) {
+  const lenet::test::SyntheticData data = lenet::test::synthetic_data(640);
+  le::HostParams first;
+  for (int run = 0; run < 2; ++run) {
+    const auto cpu = backend(2);
+    le::Trainer trainer(*cpu, data.train, data.test, lenet::test::small_config());
+    trainer.run();
+    if (run == 0) {
+      first = trainer.model().parameters();
+    } else {
+      EXPECT_TRUE(lenet::test::params_bitwise_equal(first, trainer.model().parameters()));
+    }
+  }
+}
+
+#if defined(LENET_TEST_COUNTS_MALLOC)
+TEST_P(CpuBackendLevel, ATrainingStepDoesNotAllocateAfterTheFirst) {
+  constexpr std::int64_t kN = 64;
+  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 4);
+  const auto cpu = backend(2);
+  le::LenetModel model(*cpu, kN);
+  model.set_parameters(ref::lenet_init<float>(2));
+  auto step = [&] {
+    model.load_batch(kN, batch.images.data(), batch.labels.data());
+    model.forward();
+    model.backward();
+    model.sgd_step({0.01, 0.9, 0.0});
+  };
+  step();  // the workspaces grow here
+  g_mallocs.store(0);
+  g_counting.store(true);
+  step();
+  step();
+  g_counting.store(false);
+  EXPECT_EQ(g_mallocs.load(), 0);
+}
+#endif
+
+INSTANTIATE_TEST_SUITE_P(Levels, CpuBackendLevel, ::testing::ValuesIn(runnable_levels()),
+                         [](const ::testing::TestParamInfo<Level>& info) {
+                           return info.param.name;
+                         });
+
+TEST(CpuBackend, DefaultIsTheBestLevel) {
+  const lenet::test::ScopedEnv unset("LENET_CPU_ISA", nullptr);
+  const std::string device = le::make_cpu_backend(1)->device();
+  EXPECT_EQ(device, "CPU, 1 thread, " + runnable_levels().front().label);
+}
+
+TEST(CpuBackend, AnUnknownLevelIsRefused) {
+  const lenet::test::ScopedEnv force("LENET_CPU_ISA", "sse9");
+  try {
+    le::make_cpu_backend(1);
+    FAIL() << "LENET_CPU_ISA=sse9 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("LENET_CPU_ISA=sse9 is not a level of this build"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+#if defined(__x86_64__)
+TEST(CpuBackend, ALevelThisCpuLacksIsRefused) {
+  const std::vector<Level> levels = runnable_levels();
+  if (levels.front().name == "avx512") GTEST_SKIP() << "this CPU runs every level";
+  const lenet::test::ScopedEnv force("LENET_CPU_ISA", "avx512");
+  try {
+    le::make_cpu_backend(1);
+    FAIL() << "LENET_CPU_ISA=avx512 was accepted on a CPU without AVX-512";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("this CPU does not support AVX-512"), std::string::npos)
+        << e.what();
+  }
+}
+#endif
+
+}  // namespace
