@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,24 @@ TEST_P(CpuBackendLevel, ConvAndLinearOpsMatchTheReference) {
   EXPECT_TRUE(lenet::test::all_close(dx, want_dx, 1e-4, kRtol)) << "linear dx";
   EXPECT_TRUE(lenet::test::all_close(dw, want_dw, 1e-4, kRtol)) << "linear dw";
   EXPECT_TRUE(lenet::test::all_close(db, want_db, 1e-4, kRtol)) << "linear db";
+}
+
+// Max pooling's rule (the first maximum in window order, NaN wins and stays) on data full of
+// ties and NaNs, at LeNet's 2x2 windows on rows wide enough for the vector path and its tail.
+TEST_P(CpuBackendLevel, MaxPoolKeepsTheFirstMaximumAndNaN) {
+  const auto cpu = backend(2);
+  const lenet::Pool2dShape s{3, 2, 8, 22, 2, 2};  // OW = 11: two vectors of 4 and 3 more
+  std::vector<float> x(static_cast<std::size_t>(s.x_size()));
+  const float values[] = {0.0f, 1.0f, -0.0f, 1.0f, std::nanf(""), 2.0f, 1.0f};
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = values[(i * 7 + i / 5) % 7];
+  std::vector<float> y(s.y_size()), want_y(s.y_size());
+  std::vector<std::int32_t> idx(s.y_size()), want_idx(s.y_size());
+  cpu->maxpool2d_forward(s, x.data(), y.data(), idx.data());
+  ref::maxpool2d_forward(s, x.data(), want_y.data(), want_idx.data());
+  EXPECT_EQ(idx, want_idx);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    EXPECT_TRUE(std::memcmp(&y[i], &want_y[i], sizeof(float)) == 0) << "y[" << i << "]";
+  }
 }
 
 TEST_P(CpuBackendLevel, SelfCheckPasses) {
