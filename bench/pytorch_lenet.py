@@ -8,9 +8,16 @@ sliced from it, which is faster than the original blog's torchvision DataLoader:
 case. "Training took" counts the training passes only, as train_mnist's does.
 
     python3 bench/pytorch_lenet.py --data ../shared/data/mnist --threads 2 [--device cpu|cuda]
+        [--epochs N] [--metrics FILE]
+
+--metrics FILE writes JSON Lines in train_mnist's --metrics format (docs/training.md): a recipe
+record, batch records every --log-every batches, one epoch record per epoch (loss, train and
+test accuracy, test loss, seconds) and an end record, so scripts/plot_metrics.py draws both
+runs in one plot.
 """
 import argparse
 import gzip
+import json
 import os
 import struct
 import time
@@ -64,7 +71,15 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--metrics", help="JSON Lines file, as train_mnist --metrics writes")
+    parser.add_argument("--log-every", type=int, default=100)
     args = parser.parse_args()
+    metrics = open(args.metrics, "w") if args.metrics else None
+
+    def record(**fields):
+        if metrics:
+            metrics.write(json.dumps(fields) + "\n")
+            metrics.flush()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -79,33 +94,65 @@ def main():
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
     print(f"pytorch_lenet: torch {torch.__version__} on {device}, {torch.get_num_threads()} threads")
+    record(type="recipe", epochs=args.epochs, batch_size=64, lr=0.001, momentum=0.9,
+           weight_decay=0.0, seed=args.seed, limit_train=train_x.shape[0],
+           limit_test=test_x.shape[0], backend="pytorch", device=f"{device}, "
+           f"{torch.get_num_threads()} threads", data=args.data, version=torch.__version__)
 
     train_seconds = 0.0
+    batches = (train_x.shape[0] + 63) // 64
     for epoch in range(args.epochs):
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
         order = torch.randperm(train_x.shape[0], device=device)
         running = 0.0
-        for i in range(0, train_x.shape[0], 64):
+        window, window_count = 0.0, 0
+        train_correct = torch.zeros((), dtype=torch.int64, device=device)
+        for b, i in enumerate(range(0, train_x.shape[0], 64), start=1):
             idx = order[i:i + 64]
             opt.zero_grad()
-            loss = loss_fn(net(train_x[idx]), train_y[idx])
+            logits = net(train_x[idx])
+            loss = loss_fn(logits, train_y[idx])
             loss.backward()
             opt.step()
-            running += loss.item()
+            # The figures train_mnist reports: mean loss and accuracy over the epoch's batches
+            # (train_mnist counts the correct ones in every step too).
+            value = loss.item()
+            running += value
+            train_correct += (logits.argmax(1) == train_y[idx]).sum()
+            window += value
+            window_count += 1
+            if metrics and (b % args.log_every == 0 or b == batches):
+                elapsed = time.perf_counter() - start
+                record(type="batch", epoch=epoch + 1, batch=b, batches=batches,
+                       step=epoch * batches + b, progress=epoch + b / batches,
+                       loss=window / window_count, images_per_second=min(i + 64, train_x.shape[0])
+                       / elapsed if elapsed > 0 else 0.0, seconds=elapsed)
+                window, window_count = 0.0, 0
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         train_seconds += seconds
+        eval_start = time.perf_counter()
         with torch.no_grad():
-            correct = (net(test_x).argmax(1) == test_y).sum().item()
-        batches = (train_x.shape[0] + 63) // 64
+            test_logits = net(test_x)
+            test_loss = loss_fn(test_logits, test_y).item()
+            correct = (test_logits.argmax(1) == test_y).sum().item()
+        eval_seconds = time.perf_counter() - eval_start
         print(f"epoch {epoch + 1}: loss {running / batches:.4f}, "
               f"test accuracy {100.0 * correct / test_x.shape[0]:.2f} %, {seconds:.1f} s", flush=True)
+        record(type="epoch", epoch=epoch + 1, loss=running / batches,
+               train_accuracy=100.0 * train_correct.item() / train_x.shape[0],
+               test_accuracy=100.0 * correct / test_x.shape[0], test_loss=test_loss,
+               seconds=seconds, eval_seconds=eval_seconds, images=train_x.shape[0])
     print(f"Training took {train_seconds:.1f} seconds.")
     print(f"Accuracy of the network on the {test_x.shape[0]} test images: "
           f"{100.0 * correct / test_x.shape[0]:.2f} %")
+    record(type="end", status="completed", train_seconds=train_seconds,
+           test_accuracy=100.0 * correct / test_x.shape[0], checkpoint=None, message="")
+    if metrics:
+        metrics.close()
 
 
 if __name__ == "__main__":
