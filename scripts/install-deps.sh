@@ -23,6 +23,7 @@ packages=(
   curl                  # scripts/download_mnist.sh fetches the MNIST files (and its test)
   ca-certificates       # certificates for the HTTPS mirrors of the download script
   python3-matplotlib    # scripts/plot_metrics.py draws the loss and accuracy curves
+  libbenchmark-dev      # Google Benchmark: bench_cpu_ops (optional; the build skips it without)
 )
 
 case "${1:-}" in
