@@ -22,6 +22,7 @@
 #include "support/compare.h"
 #include "support/params.h"
 #include "support/random.h"
+#include "support/reference_step.h"
 #include "support/scoped_env.h"
 #include "support/small_training.h"
 #include "support/synthetic_mnist.h"
@@ -87,48 +88,11 @@ TEST_P(CpuBackendLevel, DeviceNamesTheLevel) {
   EXPECT_EQ(backend(1)->device(), "CPU, 1 thread, " + GetParam().label);
 }
 
-// The normalized batch (p/255 - 0.5)/0.5 in double, as the reference network takes it.
-std::vector<double> normalized(const le::MnistSplit& split, std::int64_t n) {
-  std::vector<double> x(static_cast<std::size_t>(n * 28 * 28));
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (split.images[i] / 255.0 - 0.5) / 0.5;
-  return x;
-}
-
-::testing::AssertionResult params_close(const le::HostParams& out,
-                                        const ref::LenetParams<double>& want) {
-  // As EngineCpu.OneStepMatchesTheReferenceNetwork: float against double, other summation
-  // orders (groups, tiles, chunks) and FMAs at the AVX levels.
-  constexpr double kAtol = 1e-5, kRtol = 1e-3;
-  for (std::size_t i = 0; i < out.tensors.size(); ++i) {
-    auto r = lenet::test::all_close(out[i].data, want[i].data, kAtol, kRtol);
-    if (!r) return r << " (tensor " << out[i].name << ")";
-  }
-  return ::testing::AssertionSuccess();
-}
-
 // One SGD step (odd batch, 2 threads: chunks of 7 and 8 images) against the double reference.
+// The tolerance is EngineCpu.OneStepMatchesTheReferenceNetwork's: float against double, other
+// summation orders (groups, tiles, chunks) and FMAs at the AVX levels.
 TEST_P(CpuBackendLevel, OneStepMatchesTheReferenceNetwork) {
-  constexpr std::int64_t kN = 15;
-  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 11);
-  const lenet::SgdParams sgd{0.05, 0.9, 1e-3};
-  ref::LenetParams<double> params = ref::lenet_init<double>(5);
-  ref::LenetParams<double> grads, velocity;
-  const std::vector<double> x = normalized(batch, kN);
-  const double ref_loss =
-      ref::lenet_forward_backward(params, kN, x.data(), batch.labels.data(), &grads);
-
-  const auto cpu = backend(2);
-  le::LenetModel model(*cpu, kN);
-  model.set_parameters(ref::lenet_init<float>(5));
-  model.load_batch(kN, batch.images.data(), batch.labels.data());
-  model.forward();
-  model.backward();
-  EXPECT_NEAR(model.loss(), ref_loss, 1e-5 * std::fabs(ref_loss) + 1e-6);
-  EXPECT_TRUE(params_close(model.gradients(), grads));
-  ref::lenet_sgd_step(sgd, &params, grads, &velocity);
-  model.sgd_step(sgd);
-  EXPECT_TRUE(params_close(model.parameters(), params));
-  EXPECT_TRUE(params_close(model.momentum(), velocity));
+  lenet::test::expect_step_matches_reference(*backend(2), 15, 1e-5, 1e-3);
 }
 
 // The general convolution path (im2col with stride and padding, several groups per chunk) and

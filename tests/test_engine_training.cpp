@@ -19,12 +19,14 @@
 
 #include "support/compare.h"
 #include "support/params.h"
+#include "support/reference_step.h"
 #include "support/small_training.h"
 #include "support/synthetic_mnist.h"
 #include "support/temp_dir.h"
 
 namespace le = lenet::engine;
 namespace ref = lenet::cpu_ref;
+using lenet::test::expect_step_matches_reference;
 using lenet::test::params_bitwise_equal;
 using lenet::test::small_config;
 using lenet::test::synthetic_data;
@@ -32,59 +34,14 @@ using lenet::test::SyntheticData;
 
 namespace {
 
-constexpr std::int64_t kPixels = 28 * 28;
-
-// The normalized batch (p/255 - 0.5)/0.5 in double, as the reference network takes it.
-std::vector<double> normalized(const le::MnistSplit& split, std::int64_t n) {
-  std::vector<double> x(static_cast<std::size_t>(n * kPixels));
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (split.images[i] / 255.0 - 0.5) / 0.5;
-  return x;
-}
-
-::testing::AssertionResult params_close(const le::HostParams& out,
-                                        const ref::LenetParams<double>& want, double atol,
-                                        double rtol) {
-  for (std::size_t i = 0; i < out.tensors.size(); ++i) {
-    auto r = lenet::test::all_close(out[i].data, want[i].data, atol, rtol);
-    if (!r) return r << " (tensor " << out[i].name << ")";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// One SGD step of the model on backend versus the double-precision reference network.
-void expect_step_matches_reference(le::Backend& backend, double atol, double rtol) {
-  constexpr std::int64_t kN = 8;
-  const le::MnistSplit batch = lenet::test::synthetic_mnist(kN, 11);
-  const lenet::SgdParams sgd{0.05, 0.9, 1e-3};
-
-  ref::LenetParams<double> params = ref::lenet_init<double>(5);
-  ref::LenetParams<double> grads, velocity;
-  const std::vector<double> x = normalized(batch, kN);
-  const double ref_loss =
-      ref::lenet_forward_backward(params, kN, x.data(), batch.labels.data(), &grads);
-
-  le::LenetModel model(backend, kN);
-  model.set_parameters(ref::lenet_init<float>(5));
-  model.load_batch(kN, batch.images.data(), batch.labels.data());
-  model.forward();
-  model.backward();
-  EXPECT_NEAR(model.loss(), ref_loss, 1e-5 * std::fabs(ref_loss) + 1e-6);
-  EXPECT_TRUE(params_close(model.gradients(), grads, atol, rtol));
-
-  ref::lenet_sgd_step(sgd, &params, grads, &velocity);
-  model.sgd_step(sgd);
-  EXPECT_TRUE(params_close(model.parameters(), params, atol, rtol));
-  EXPECT_TRUE(params_close(model.momentum(), velocity, atol, rtol));
-}
-
 TEST(EngineCpu, OneStepMatchesTheReferenceNetwork) {
   auto backend = le::make_cpu_backend(2);
-  expect_step_matches_reference(*backend, 1e-5, 1e-3);
+  expect_step_matches_reference(*backend, 8, 1e-5, 1e-3);
 }
 
 TEST(EngineSim, OneStepMatchesTheReferenceNetwork) {
   auto backend = le::make_sim_backend(2);
-  expect_step_matches_reference(*backend, 1e-5, 1e-3);
+  expect_step_matches_reference(*backend, 8, 1e-5, 1e-3);
 }
 
 TEST(EngineSim, OneStepMatchesTheCpuBackend) {
