@@ -253,6 +253,15 @@ void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w,
   }
 }
 
+// Images n0 .. n0 + gn - 1 of x side by side in col [K, gn*P]: image g in columns g*P onwards.
+void im2col_group(const Conv2dShape& s, const float* x, std::int64_t n0, std::int64_t gn,
+                  float* col) {
+  const std::int64_t P = s.OH() * s.OW();
+  for (std::int64_t g = 0; g < gn; ++g) {
+    im2col(s, x + (n0 + g) * s.C * s.H * s.W, col + g * P, gn * P);
+  }
+}
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     Workspace& ws) {
   if (s.C == 1 && s.stride == 1 && s.pad == 0) {
@@ -268,8 +277,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   float* tmp = grow(ws.tmp, s.OC * G * P);
   for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
     const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
-    for (std::int64_t g = 0; g < gn; ++g)
-      im2col(s, x + (n0 + g) * s.C * s.H * s.W, col + g * P, ld);
+    im2col_group(s, x, n0, gn, col);
     gemm(mat(w, s.OC, K, K), mat(col, K, ld, ld), mat(tmp, s.OC, ld, ld), false);
     // Back to NCHW, the bias added on the way (a copy when there is none, so -0 stays -0).
     for (std::int64_t g = 0; g < gn; ++g) {
@@ -309,8 +317,7 @@ void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* d
   float* dyt = grow(ws.tmp, s.OC * G * P);
   for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
     const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
-    for (std::int64_t g = 0; g < gn; ++g)
-      im2col(s, x + (n0 + g) * s.C * s.H * s.W, col + g * P, ld);
+    im2col_group(s, x, n0, gn, col);
     gather_channels(dy + n0 * s.OC * P, gn, s.OC, P, dyt);
     gemm(mat(dyt, s.OC, ld, ld), mat(col, K, ld, ld).transpose(), mat(dw, s.OC, K, K), n0 > 0);
     if (db != nullptr) {
