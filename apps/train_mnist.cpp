@@ -242,11 +242,12 @@ std::string self_check_line(const le::Backend& backend, const le::SelfCheckRepor
 std::unique_ptr<le::Backend> make_backend(const Options& o, std::string* why) {
   if (o.device == "cpu") return le::make_cpu_backend(o.threads);
   if (o.device == "sim") return le::make_sim_backend(o.threads);
-  if (o.device == "cuda") {
+  if (o.device == "cuda" || o.device == "cudnn") {
     try {
-      return le::make_cuda_backend();
+      return o.device == "cuda" ? le::make_cuda_backend() : le::make_cudnn_backend();
     } catch (const lenet::CudaError& e) {
-      throw std::runtime_error("--device cuda: " + le::explain_cuda_failure(e.code(), e.what()));
+      throw std::runtime_error("--device " + o.device + ": " +
+                               le::explain_cuda_failure(e.code(), e.what()));
     }
   }
   le::AutoChoice choice = le::make_auto_backend(o.threads);
@@ -562,8 +563,9 @@ int main(int argc, char** argv) {
   app.add_option("--momentum", o.momentum, "SGD momentum")->check(at_least(0));
   app.add_option("--weight-decay", o.weight_decay, "L2 weight decay")
       ->check(at_least(0));
-  app.add_option("--device", o.device, "auto (cuda if usable, else cpu), cuda, cpu or sim")
-      ->check(CLI::IsMember({"auto", "cuda", "cpu", "sim"}));
+  app.add_option("--device", o.device,
+                 "auto (cuda if usable, else cpu), cuda, cudnn (cuDNN and cuBLAS), cpu or sim")
+      ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu", "sim"}));
   app.add_option("--seed", o.seed, "Seed of initialization and shuffling (0 to 2^64 - 1)")
       ->check(whole_number());
   app.add_option("--threads", o.threads,

@@ -88,7 +88,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // "cpu", "sim" or "cuda".
+  // "cpu", "sim", "cuda" or "cudnn".
   virtual std::string name() const = 0;
   // What it runs on, for the startup line: "NVIDIA H100 (sm_90)", "CPU, 2 threads", ...
   virtual std::string device() const = 0;
@@ -169,6 +169,11 @@ std::unique_ptr<Backend> make_cuda_backend();
 
 // Whether this build contains the cuda backend.
 bool cuda_backend_built();
+// The cuda backend with cuDNN (convolutions, ReLU) and cuBLAS (linear layers) in place of those
+// kernels (engine/cudnn_backend.cpp): the vendor baseline. Throws as make_cuda_backend(), and
+// std::runtime_error when this build has no cuDNN; cudnn_backend_built() says whether it has.
+std::unique_ptr<Backend> make_cudnn_backend();
+bool cudnn_backend_built();
 
 // --device auto: the cuda backend when it can run here, else cpu, and why, in one sentence.
 struct AutoChoice {
