@@ -8,7 +8,17 @@ sliced from it, which is faster than the original blog's torchvision DataLoader:
 case. "Training took" counts the training passes only, as train_mnist's does.
 
     python3 bench/pytorch_lenet.py --data ../shared/data/mnist --threads 2 [--device cpu|cuda]
-        [--epochs N] [--metrics FILE]
+        [--compile] [--epochs N] [--metrics FILE]
+
+On --device cuda the data sets are copied to the GPU once, before training, and batches are
+indexed there; the step reads nothing back (the loss and the correct count add up on the
+device, read every --log-every batches and at the epoch's end, as train_mnist reads them).
+Float32 throughout, as train_mnist: TF32 is switched off for cuDNN's convolutions (PyTorch's
+default allows it) and for matmuls. --compile runs the net through
+torch.compile(mode="reduce-overhead"): Inductor's kernels for forward and backward, replayed as
+CUDA graphs (the SGD step stays eager); the compilation happens in the first steps and counts
+in the first epoch's time. bench/gpu_vs_peers.sh runs both against train_mnist --device cuda
+and --device cudnn.
 
 --metrics FILE writes JSON Lines in train_mnist's --metrics format (docs/training.md): a recipe
 record, batch records every --log-every batches, one epoch record per epoch (loss, train and
@@ -70,6 +80,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true",
+                        help='train through torch.compile(mode="reduce-overhead")')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--metrics", help="JSON Lines file, as train_mnist --metrics writes")
     parser.add_argument("--log-every", type=int, default=100)
@@ -84,6 +96,9 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     normalize = lambda u8: (torch.from_numpy(u8.astype(np.float32)) / 255.0 - 0.5) / 0.5
     train_x = normalize(read_idx(find(args.data, "train-images-idx3-ubyte"))).to(device)
     train_y = torch.from_numpy(read_idx(find(args.data, "train-labels-idx1-ubyte")).astype(np.int64)).to(device)
@@ -93,11 +108,19 @@ def main():
     net = LeNet().to(device)
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
-    print(f"pytorch_lenet: torch {torch.__version__} on {device}, {torch.get_num_threads()} threads")
+    # Static shapes: the short last batch gets a graph of its own rather than dynamic kernels.
+    train_net = torch.compile(net, mode="reduce-overhead", dynamic=False) if args.compile else net
+    where = str(device)
+    if device.type == "cuda":
+        where += f" ({torch.cuda.get_device_name(device)})"
+    mode = ", torch.compile(mode=reduce-overhead)" if args.compile else ", eager"
+    print(f"pytorch_lenet: torch {torch.__version__} on {where}{mode}, "
+          f"{torch.get_num_threads()} threads")
     record(type="recipe", epochs=args.epochs, batch_size=64, lr=0.001, momentum=0.9,
            weight_decay=0.0, seed=args.seed, limit_train=train_x.shape[0],
-           limit_test=test_x.shape[0], backend="pytorch", device=f"{device}, "
-           f"{torch.get_num_threads()} threads", data=args.data, version=torch.__version__)
+           limit_test=test_x.shape[0], backend="pytorch-compile" if args.compile else "pytorch",
+           device=f"{where}, {torch.get_num_threads()} threads", data=args.data,
+           version=torch.__version__)
 
     train_seconds = 0.0
     batches = (train_x.shape[0] + 63) // 64
@@ -106,19 +129,20 @@ def main():
             torch.cuda.synchronize()
         start = time.perf_counter()
         order = torch.randperm(train_x.shape[0], device=device)
-        running = 0.0
-        window, window_count = 0.0, 0
+        # Sums on the device (in double, as a Python float would add), read when reported.
+        running = torch.zeros((), dtype=torch.float64, device=device)
+        window, window_count = torch.zeros((), dtype=torch.float64, device=device), 0
         train_correct = torch.zeros((), dtype=torch.int64, device=device)
         for b, i in enumerate(range(0, train_x.shape[0], 64), start=1):
             idx = order[i:i + 64]
             opt.zero_grad()
-            logits = net(train_x[idx])
+            logits = train_net(train_x[idx])
             loss = loss_fn(logits, train_y[idx])
             loss.backward()
             opt.step()
             # The figures train_mnist reports: mean loss and accuracy over the epoch's batches
             # (train_mnist counts the correct ones in every step too).
-            value = loss.item()
+            value = loss.detach()
             running += value
             train_correct += (logits.argmax(1) == train_y[idx]).sum()
             window += value
@@ -127,13 +151,14 @@ def main():
                 elapsed = time.perf_counter() - start
                 record(type="batch", epoch=epoch + 1, batch=b, batches=batches,
                        step=epoch * batches + b, progress=epoch + b / batches,
-                       loss=window / window_count, images_per_second=min(i + 64, train_x.shape[0])
+                       loss=window.item() / window_count, images_per_second=min(i + 64, train_x.shape[0])
                        / elapsed if elapsed > 0 else 0.0, seconds=elapsed)
-                window, window_count = 0.0, 0
+                window, window_count = torch.zeros_like(window), 0
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         train_seconds += seconds
+        running = running.item()
         eval_start = time.perf_counter()
         with torch.no_grad():
             test_logits = net(test_x)
