@@ -24,7 +24,7 @@ endif()
 find_path(LENET_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_lenet_cudnn_hints}
           PATH_SUFFIXES include include/${CMAKE_LIBRARY_ARCHITECTURE}
           DOC "directory of cudnn.h (lenet's cudnn backend)")
-find_library(LENET_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_lenet_cudnn_hints}
+find_library(LENET_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR HINTS ${_lenet_cudnn_hints}
              PATH_SUFFIXES lib64 lib lib/${CMAKE_LIBRARY_ARCHITECTURE}
              DOC "libcudnn (lenet's cudnn backend)")
 

@@ -18,6 +18,8 @@
 # need nothing from this machine at run time. DIR/mnist holds the MNIST files from $MNIST_DIR
 # (default ../shared/data/mnist beside the repository), checked against the SHA256SUMS there.
 # Needs what scripts/install-deps.sh installs. docs/building.md has the whole procedure.
+# cuDNN is not bundled (its libraries are hundreds of MiB): scripts/gpu-check.sh builds the cudnn
+# backend against the GPU machine's own, the toolkit's or the one PyTorch's wheels bring.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

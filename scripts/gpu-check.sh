@@ -12,6 +12,12 @@
 #                 want of a device)
 #   recipe        train_mnist --device cuda with the classic recipe (10 epochs); test accuracy
 #                 must be >= 97.9 %
+#   bench_ops     bench/ops.cu: every handwritten op against cuDNN/cuBLAS at LeNet's shapes,
+#                 validated, then timed (its table is in the log); needs a build with cuDNN
+#   gpu_vs_peers  bench/gpu_vs_peers.sh: train_mnist --device cuda and --device cudnn against
+#                 PyTorch eager and torch.compile on this GPU, its table of medians in the log
+#                 (2 epochs, 3 repetitions unless LENET_GPU_CHECK_PEER_EPOCHS / _REPS say more)
+#                 The two benchmarks run alone on the GPU: the sanitizer runs start after them.
 #   <tool>:<bin>  compute-sanitizer memcheck, racecheck, initcheck and synccheck, with
 #                 --error-exitcode 1, on every test binary of the cuda executor (test_*_cuda:
 #                 the kernel tests and the engine's cuda backend test), all its tests unless
@@ -33,6 +39,10 @@
 #   LENET_GPU_CHECK_JOBS      sanitizer runs at once (default: cores; 1 where the GPU is in an
 #                             exclusive compute mode)
 #   LENET_SANITIZER_FILTER    gtest filter of the sanitizer runs (default '*', every test)
+#   CUDNN_ROOT                cuDNN for the cudnn backend and bench_ops; default: the toolkit's or
+#                             the system's, else the one PyTorch's wheels bring (nvidia.cudnn of
+#                             $PYTHON, default python3), then also put on LD_LIBRARY_PATH
+#   PYTHON                    the interpreter with torch for gpu_vs_peers (default python3)
 # docs/building.md explains the procedure on a lent GPU machine.
 set -uo pipefail
 
@@ -51,6 +61,10 @@ build=build/gpu-check
 budget_s=${LENET_GPU_CHECK_BUDGET_S:-540}
 parallel=${LENET_GPU_CHECK_JOBS:-$(nproc)}
 filter=${LENET_SANITIZER_FILTER:-*}
+peer_epochs=${LENET_GPU_CHECK_PEER_EPOCHS:-2}
+peer_reps=${LENET_GPU_CHECK_PEER_REPS:-3}
+python=${PYTHON:-python3}
+cudnn="not looked for (the preflight failed)"
 min_accuracy=97.9
 sanitizer_tools=(racecheck initcheck memcheck synccheck)  # the slowest first
 logs=$out/logs
@@ -143,6 +157,15 @@ verify_sanitizer() {  # racecheck sums up its own way; warnings do not fail, as 
     || { echo "no sanitizer summary with 0 errors"; return 1; }
 }
 # shellcheck disable=SC2317
+verify_ops() {
+  ! grep -q '^MISMATCH' "$1" || { echo "an op disagrees with cuDNN/cuBLAS (MISMATCH)"; return 1; }
+  grep -q '^| op | batch |' "$1" || { echo "no table of timings"; return 1; }
+}
+# shellcheck disable=SC2317
+verify_peers() {
+  grep -q '^| run | runs |' "$1" || { echo "no table of medians"; return 1; }
+}
+# shellcheck disable=SC2317
 verify_recipe() {
   local accuracy
   accuracy=$(sed -n 's/^Accuracy of the network on the 10000 test images: \([0-9.]*\) %$/\1/p' "$1")
@@ -193,7 +216,8 @@ gpu_names=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | past
 driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
 # Every check of a full run that does not depend on the build's output, for the report's list
 # of what an early failure left out.
-planned=(preflight configure build cuda_doctor gpu_tests recipe memcheck:train_mnist)
+planned=(preflight configure build cuda_doctor gpu_tests recipe bench_ops gpu_vs_peers
+         memcheck:train_mnist)
 write_report() {
   local total_s failed=0 name rc ms result report=$out/report.md
   total_s=$(seconds $(($(now_ms) - start_ms)))
@@ -232,6 +256,7 @@ write_report() {
          "host: $(uname -m), $(nproc) cores"
     echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "unknown (no git here)")"
     echo "- dependencies: $(head -1 "$bundle/MANIFEST.txt" 2>/dev/null || echo "the system's packages")"
+    echo "- cuDNN: $cudnn"
     echo "- MNIST: $mnist"
     echo "- sanitizer runs: gtest filter '$filter', $parallel at once"
     echo "- started $(date -u -d "@$((start_ms / 1000))" '+%Y-%m-%d %H:%M:%S UTC'), took $total_s s" \
@@ -295,6 +320,23 @@ fi
 configure=(cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
            -DCMAKE_CUDA_ARCHITECTURES=native -DLENET_WITH_CUDA=ON)
 [[ -f "$bundle/bundle.cmake" ]] && configure+=(-C "$bundle/bundle.cmake")
+# cuDNN: CMake finds the toolkit's and the system's itself (cmake/LenetCudnn.cmake); without
+# those, PyTorch's (pip's nvidia-cudnn wheel: include/ and lib/libcudnn.so.9).
+cudnn_root=${CUDNN_ROOT:-}
+toolkit=$(dirname "$(command -v nvcc)")/..
+if [[ -z $cudnn_root ]] && ! compgen -G "$toolkit/include/cudnn.h" >/dev/null &&
+   ! compgen -G "/usr/include/cudnn.h" >/dev/null &&
+   ! compgen -G "/usr/include/*-linux-gnu/cudnn.h" >/dev/null; then
+  cudnn_root=$("$python" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) ||
+    cudnn_root=""
+fi
+if [[ -n $cudnn_root ]]; then
+  configure+=(-DCUDNN_ROOT="$cudnn_root")
+  export LD_LIBRARY_PATH=$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  cudnn="$cudnn_root (CUDNN_ROOT, and on LD_LIBRARY_PATH)"
+else
+  cudnn="the toolkit's or the system's, as CMake finds it (configure log)"
+fi
 check configure 240 - "${configure[@]}"
 passed configure || finish
 check build 420 - cmake --build "$build" -j "$(nproc)"
@@ -307,6 +349,15 @@ check gpu_tests 240 verify_ctest env LENET_REQUIRE_GPU=1 \
 # The recipe alone on the GPU, so its time in the log is the real one.
 check recipe 300 verify_recipe "$bin/train_mnist" --device cuda --data "$mnist" \
   --metrics "$out/recipe-metrics.json"
+
+# The benchmarks, alone on the GPU: before the sanitizer runs start.
+if [[ -x $bin/bench_ops ]]; then
+  check bench_ops 120 verify_ops "$bin/bench_ops"
+else
+  check bench_ops 5 - sh -c "echo 'no $bin/bench_ops: the build found no cuDNN'; exit 1"
+fi
+check gpu_vs_peers 300 verify_peers env MNIST_DIR="$mnist" EPOCHS="$peer_epochs" \
+  REPS="$peer_reps" PYTHON="$python" bench/gpu_vs_peers.sh "$build" "$out/gpu-vs-peers"
 
 sanitize=(compute-sanitizer --error-exitcode 1)
 check_in_background memcheck:train_mnist 300 verify_sanitizer "${sanitize[@]}" --tool memcheck \
