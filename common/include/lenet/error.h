@@ -1,7 +1,7 @@
 // Errors shared by every lenet library. Libraries throw; applications catch in main.
 #pragma once
 
-#include <algorithm>
+#include <cstring>
 #include <initializer_list>
 #include <sstream>
 #include <stdexcept>
@@ -44,12 +44,19 @@ inline void check_not_null(const char* op, const char* name, const void* p) {
 // call ("x, w, y"), ptrs the pointers in that order; the first null one is named.
 inline void check_not_null(const char* op, const char* names,
                            std::initializer_list<const void*> ptrs) {
-  const std::string list(names);
-  std::size_t begin = 0;
+  std::size_t index = 0;
   for (const void* p : ptrs) {
-    const std::size_t end = std::min(list.find(',', begin), list.size());
-    if (p == nullptr) check_not_null(op, list.substr(begin, end - begin).c_str(), p);
-    begin = list.find_first_not_of(' ', end + 1);
+    if (p == nullptr) {  // only then find the name: the check allocates nothing otherwise
+      const char* begin = names;
+      for (std::size_t i = 0; i < index; ++i) {
+        begin = std::strchr(begin, ',') + 1;
+        while (*begin == ' ') ++begin;
+      }
+      const char* end = std::strchr(begin, ',');
+      check_not_null(op, (end != nullptr ? std::string(begin, end) : std::string(begin)).c_str(),
+                     p);
+    }
+    ++index;
   }
 }
 
