@@ -33,6 +33,9 @@
 
 #include "gemm.cuh"
 #include "launch.h"
+#if !defined(LENET_SIM)
+#include "cuda_events.h"
+#endif
 
 namespace {
 
@@ -47,28 +50,22 @@ enum class Planted {
   kUnguardedEdge,  // stage 4: tile loads without their bounds checks
 };
 
-// Stage 1, naive: one thread per output, the dot product of row m of A and column n of B
-// straight from global memory: 2 global loads per multiply-add (FMA). threadIdx.x walks along
-// M, so a warp holds 32 consecutive m and one n. Per k its A loads are 32 words K floats apart
-// (32 memory sectors), its B load is one word for all, and its stores are 32 words N apart.
-__global__ void gemm_naive_kernel(int M, int N, int K, const float* A, const float* B,
-                                  float* C) {
-  const int m = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  const int n = static_cast<int>(blockIdx.y * blockDim.y + threadIdx.y);
-  if (m >= M || n >= N) return;
-  float acc = 0.0f;
-  for (int k = 0; k < K; ++k) acc += A[m * K + k] * B[k * N + n];
-  C[m * N + n] = acc;
-}
-
-// Stage 2, coalesced: the same arithmetic with threadIdx.x along N. A warp now holds one m and
-// 32 consecutive n: per k its A load is one word (a broadcast) and its B loads are 32
-// consecutive words, 128 bytes in 4 sectors; its stores are 32 consecutive words too. Still 2
-// global loads per FMA, but 5 sectors per warp and k instead of 33.
-__global__ void gemm_coalesced_kernel(int M, int N, int K, const float* A, const float* B,
-                                      float* C) {
-  const int n = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  const int m = static_cast<int>(blockIdx.y * blockDim.y + threadIdx.y);
+// Stages 1 and 2: one thread per output, the dot product of row m of A and column n of B
+// straight from global memory, 2 global loads per multiply-add (FMA). They differ only in the
+// index threadIdx.x walks along:
+//   1 naive (kNAlongX false): threadIdx.x along M, so a warp holds 32 consecutive m and one n.
+//     Per k its A loads are 32 words K floats apart (32 memory sectors), its B load is one word
+//     for all, and its stores are 32 words N apart.
+//   2 coalesced (kNAlongX true): a warp holds one m and 32 consecutive n. Per k its A load is
+//     one word (a broadcast) and its B loads are 32 consecutive words, 128 bytes in 4 sectors;
+//     its stores are 32 consecutive words too: 5 sectors per warp and k instead of 33.
+template <bool kNAlongX>
+__global__ void gemm_simple_kernel(int M, int N, int K, const float* A, const float* B,
+                                   float* C) {
+  const int x = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  const int y = static_cast<int>(blockIdx.y * blockDim.y + threadIdx.y);
+  const int m = kNAlongX ? y : x;
+  const int n = kNAlongX ? x : y;
   if (m >= M || n >= N) return;
   float acc = 0.0f;
   for (int k = 0; k < K; ++k) acc += A[m * K + k] * B[k * N + n];
@@ -120,6 +117,22 @@ constexpr int kThreads = kThreadsX * kThreadsY;
 constexpr std::size_t kRegtileSharedBytes = (kBM * kBK + kBK * kBN) * sizeof(float);
 static_assert(kBM * kBK % kThreads == 0 && kBK * kBN % kThreads == 0, "whole loads per thread");
 
+// Stage 4's loads: the kRows x kCols tile of the row-major X [R, C] whose corner is (r0, c0),
+// stored row-major into tile by the block's kThreads threads. Thread t stores elements
+// e = t + kThreads i: a warp stores 32 consecutive words and reads one stretch of a row of X
+// per kCols words (two 64-byte stretches of A, one 128-byte stretch of B). Outside X it stores
+// 0, unless kGuarded is false.
+template <int kRows, int kCols, bool kGuarded>
+__device__ void load_tile(const float* X, int R, int C, int r0, int c0, int t, float* tile) {
+#pragma unroll
+  for (int i = 0; i < kRows * kCols / kThreads; ++i) {
+    const int e = t + i * kThreads;
+    const int r = r0 + e / kCols;
+    const int c = c0 + e % kCols;
+    tile[e] = !kGuarded || (r < R && c < C) ? X[r * C + c] : 0.0f;
+  }
+}
+
 // Stage 4, register tiles: thread (ty, tx) owns the outputs at rows ty + 16 i and columns
 // tx + 16 j of the block's 64 x 64 tile (i, j < 4; a warp's stores stay 16 consecutive words).
 // Per step of 16 along K the block stages a 64 x 16 tile of A and a 16 x 64 tile of B, 4
@@ -142,25 +155,10 @@ __global__ void gemm_regtile_kernel(int M, int N, int K, const float* A, const f
   const int n0 = static_cast<int>(blockIdx.x) * kBN;
   float acc[kTM][kTN] = {};
   for (int k0 = 0; k0 < K; k0 += kBK) {
-    // Thread t stores elements e = t + kThreads i of each tile: a warp stores 32 consecutive
-    // words, and reads two 64-byte stretches of rows of A or one 128-byte stretch of a row of B.
-    // (The planted kUnguardedEdge skips the checks and trusts every load to be inside.)
-#pragma unroll
-    for (int i = 0; i < kBM * kBK / kThreads; ++i) {
-      const int e = t + i * kThreads;
-      const int m = m0 + e / kBK;
-      const int k = k0 + e % kBK;
-      const bool inside = kBug == Planted::kUnguardedEdge || (m < M && k < K);
-      a_tile[e] = inside ? A[m * K + k] : 0.0f;
-    }
-#pragma unroll
-    for (int i = 0; i < kBK * kBN / kThreads; ++i) {
-      const int e = t + i * kThreads;
-      const int k = k0 + e / kBN;
-      const int n = n0 + e % kBN;
-      const bool inside = kBug == Planted::kUnguardedEdge || (k < K && n < N);
-      b_tile[e] = inside ? B[k * N + n] : 0.0f;
-    }
+    // (The planted kUnguardedEdge skips the bounds checks and trusts every load to be inside.)
+    constexpr bool kGuarded = kBug != Planted::kUnguardedEdge;
+    load_tile<kBM, kBK, kGuarded>(A, M, K, m0, k0, t, a_tile);
+    load_tile<kBK, kBN, kGuarded>(B, K, N, k0, n0, t, b_tile);
     if constexpr (kBug != Planted::kNoFirstSync) __syncthreads();
 #pragma unroll
     for (int k = 0; k < kBK; ++k) {
@@ -201,16 +199,14 @@ unsigned blocks(int n, int per_block) {
   return static_cast<unsigned>((n + per_block - 1) / per_block);
 }
 
-void launch_naive(const Gemm& g, cudaStream_t stream) {
+// Stages 1 and 2: 32 x 8 threads a block, x along M (naive) or along N (coalesced).
+template <bool kNAlongX>
+void launch_simple(const Gemm& g, cudaStream_t stream) {
   const dim3 block(32, 8);
-  LENET_LAUNCH(gemm_naive_kernel, dim3(blocks(g.M, 32), blocks(g.N, 8)), block, 0, stream, g.M,
-               g.N, g.K, g.A, g.B, g.C);
-}
-
-void launch_coalesced(const Gemm& g, cudaStream_t stream) {
-  const dim3 block(32, 8);
-  LENET_LAUNCH(gemm_coalesced_kernel, dim3(blocks(g.N, 32), blocks(g.M, 8)), block, 0, stream,
-               g.M, g.N, g.K, g.A, g.B, g.C);
+  const dim3 grid = kNAlongX ? dim3(blocks(g.N, 32), blocks(g.M, 8))
+                             : dim3(blocks(g.M, 32), blocks(g.N, 8));
+  LENET_LAUNCH(gemm_simple_kernel<kNAlongX>, grid, block, 0, stream, g.M, g.N, g.K, g.A, g.B,
+               g.C);
 }
 
 constexpr int kSmemTile = 16;
@@ -245,8 +241,8 @@ struct Stage {
 };
 
 const Stage kStages[] = {
-    {"1 naive", launch_naive},
-    {"2 coalesced", launch_coalesced},
+    {"1 naive", launch_simple<false>},
+    {"2 coalesced", launch_simple<true>},
     {"3 smem 16x16", launch_smem<Planted::kNone>},
     {"4 regtile 64x64, 4x4", launch_regtile<Planted::kNone>},
     {"5 library gemm.cuh", launch_library},
@@ -489,27 +485,6 @@ bool run_planted(const PlantedBug& bug) {
 }
 
 #if !defined(LENET_SIM)
-// Median microseconds of one launch over repetitions, timed with CUDA events after a warm-up.
-double median_us(Launch launch, const Gemm& g, int repetitions) {
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  LENET_CUDA_CHECK(cudaEventCreate(&start));
-  LENET_CUDA_CHECK(cudaEventCreate(&stop));
-  for (int i = 0; i < 10; ++i) launch(g, nullptr);
-  std::vector<float> ms(static_cast<std::size_t>(repetitions));
-  for (float& t : ms) {
-    LENET_CUDA_CHECK(cudaEventRecord(start, nullptr));
-    launch(g, nullptr);
-    LENET_CUDA_CHECK(cudaEventRecord(stop, nullptr));
-    LENET_CUDA_CHECK(cudaEventSynchronize(stop));
-    LENET_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-  }
-  LENET_CUDA_CHECK(cudaEventDestroy(start));
-  LENET_CUDA_CHECK(cudaEventDestroy(stop));
-  std::sort(ms.begin(), ms.end());
-  return 1000.0 * ms[ms.size() / 2];
-}
-
 void print_device() {
   int device = 0;
   cudaDeviceProp prop{};
@@ -538,7 +513,9 @@ void time_stages(const std::vector<Shape>& shapes, int repetitions) {
     const double flop = 2.0 * s.M * s.N * s.K;
     double previous = 0.0;
     for (const Stage& stage : kStages) {
-      const double us = median_us(stage.launch, d.gemm(p), repetitions);
+      const Gemm g = d.gemm(p);
+      const double us =
+          lenet::bench::median_us([&] { stage.launch(g, nullptr); }, repetitions, nullptr);
       char ratio[32] = "";
       if (previous > 0.0) std::snprintf(ratio, sizeof ratio, "%.2fx", previous / us);
       std::printf("| %s | %d x %d x %d | %s | %.2f | %.1f | %s |\n", s.name, s.M, s.N, s.K,

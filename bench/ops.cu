@@ -92,13 +92,7 @@ double conv_flops(const lenet::Conv2dShape& s) {
 std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStream_t stream) {
   const ref::LenetShapes s = ref::lenet_shapes(N);
   std::vector<Case> cases;
-  const struct {
-    const char* name;
-    const lenet::Conv2dShape& shape;
-  } convs[] = {{"conv1", s.conv1}, {"conv2", s.conv2}};
-  for (const auto& c : convs) {
-    const lenet::Conv2dShape& cs = c.shape;
-    const std::string name = c.name;
+  const auto add_conv = [&](const std::string& name, const lenet::Conv2dShape& cs) {
     const float *x = a.random(cs.x_size()), *w = a.random(cs.w_size()), *b = a.random(cs.OC);
     const float* dy = a.random(cs.y_size());
     float *y0 = a.floats(cs.y_size()), *y1 = a.floats(cs.y_size());
@@ -122,15 +116,11 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      },
                      [=, &vendor] { vendor.conv2d_backward_filter(cs, x, dy, dw1, db1); },
                      {{"dw", dw0, dw1, cs.w_size()}, {"db", db0, db1, cs.OC}}});
-  }
+  };
+  add_conv("conv1", s.conv1);
+  add_conv("conv2", s.conv2);
 
-  const struct {
-    const char* name;
-    const lenet::Pool2dShape& shape;
-  } pools[] = {{"pool1", s.pool1}, {"pool2", s.pool2}};
-  for (const auto& p : pools) {
-    const lenet::Pool2dShape& ps = p.shape;
-    const std::string name = p.name;
+  const auto add_pool = [&](const std::string& name, const lenet::Pool2dShape& ps) {
     const float* x = a.random(ps.x_size());
     const float* dy = a.random(ps.y_size());
     float *y0 = a.floats(ps.y_size()), *y1 = a.floats(ps.y_size());
@@ -146,15 +136,11 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      [=] { lk::maxpool2d_backward(ps, dy, idx, dx0, stream); },
                      [=, &vendor] { vendor.maxpool2d_backward(ps, x, y1, dy, dx1); },
                      {{"dx", dx0, dx1, ps.x_size()}}});
-  }
+  };
+  add_pool("pool1", s.pool1);
+  add_pool("pool2", s.pool2);
 
-  const struct {
-    const char* name;
-    std::int64_t n;
-  } relus[] = {{"relu1", s.conv1.y_size()}, {"relu2", s.conv2.y_size()}};
-  for (const auto& r : relus) {
-    const std::int64_t n = r.n;
-    const std::string name = r.name;
+  const auto add_relu = [&](const std::string& name, std::int64_t n) {
     const float *x = a.random(n), *dy = a.random(n);
     float *y0 = a.floats(n), *y1 = a.floats(n), *dx0 = a.floats(n), *dx1 = a.floats(n);
     cases.push_back({name + ".forward", N, 8.0 * static_cast<double>(n), true,
@@ -164,15 +150,11 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      [=] { lk::relu_backward(n, dy, x, dx0, stream); },
                      [=, &vendor] { vendor.relu_backward(n, dy, x, dx1); },
                      {{"dx", dx0, dx1, n}}});
-  }
+  };
+  add_relu("relu1", s.conv1.y_size());
+  add_relu("relu2", s.conv2.y_size());
 
-  const struct {
-    const char* name;
-    const lenet::LinearShape& shape;
-  } fcs[] = {{"fc1", s.fc1}, {"fc2", s.fc2}, {"fc3", s.fc3}};
-  for (const auto& f : fcs) {
-    const lenet::LinearShape& ls = f.shape;
-    const std::string name = f.name;
+  const auto add_linear = [&](const std::string& name, const lenet::LinearShape& ls) {
     const double mads = static_cast<double>(ls.N * ls.in * ls.out);
     const float *x = a.random(ls.x_size()), *w = a.random(ls.w_size()), *b = a.random(ls.out);
     const float* dy = a.random(ls.y_size());
@@ -195,7 +177,10 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      {{"dx", dx0, dx1, ls.x_size()},
                       {"dw", dw0, dw1, ls.w_size()},
                       {"db", db0, db1, ls.out}}});
-  }
+  };
+  add_linear("fc1", s.fc1);
+  add_linear("fc2", s.fc2);
+  add_linear("fc3", s.fc3);
   return cases;
 }
 
