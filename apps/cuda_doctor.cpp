@@ -1042,19 +1042,26 @@ int main(int argc, char** argv) {
   app.add_flag("--version", o.version, "Print cuda_doctor's version and exit");
   add_query_flags(&app, o, false);
   add_kernels_flag(&app, o);
-  CLI::App* inspect_cmd = app.add_subcommand(
+  // A subcommand that reads the paths of its one positional argument, with the query flags.
+  const auto add_reader = [&](const char* name, const char* about, const char* positional,
+                              std::vector<std::string>& paths, const char* paths_about,
+                              const char* path_type) {
+    CLI::App* cmd = app.add_subcommand(name, about);
+    cmd->add_option(positional, paths, paths_about)->required()->type_name(path_type);
+    add_query_flags(cmd, o, true);
+    return cmd;
+  };
+  CLI::App* inspect_cmd = add_reader(
       "inspect",
       "List the fatbins of ELF files, static libraries, fatbins, cubins or PTX files, what "
-      "they need from the driver, and with --sm/--gpu a verdict per GPU");
-  inspect_cmd->add_option("files", o.files, "Files to read")->required()->type_name("FILE");
-  add_query_flags(inspect_cmd, o, true);
+      "they need from the driver, and with --sm/--gpu a verdict per GPU",
+      "files", o.files, "Files to read", "FILE");
   add_kernels_flag(inspect_cmd, o);
-  CLI::App* scan_cmd = app.add_subcommand(
+  CLI::App* scan_cmd = add_reader(
       "scan",
       "One line per CUDA file under directories (a Python environment, a conda env, /usr/lib): "
-      "its images and what it needs; with --sm/--gpu/--driver a verdict per file and for all");
-  scan_cmd->add_option("dirs", o.dirs, "Directories to scan")->required()->type_name("DIR");
-  add_query_flags(scan_cmd, o, true);
+      "its images and what it needs; with --sm/--gpu/--driver a verdict per file and for all",
+      "dirs", o.dirs, "Directories to scan", "DIR");
   try {
     app.parse(argc, argv);
     if (o.version) {

@@ -33,6 +33,7 @@
 
 #include "gemm.cuh"
 #include "launch.h"
+#include "run_guarded.h"
 #if !defined(LENET_SIM)
 #include "cuda_events.h"
 #endif
@@ -612,10 +613,5 @@ int run_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gemm_stages: %s\n", e.what());
-    return 1;
-  }
+  return lenet::bench::run_guarded("bench_gemm_stages", run_main, argc, argv);
 }

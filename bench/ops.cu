@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <random>
@@ -34,6 +33,7 @@
 #include <lenet/kernels.h>
 
 #include "cuda_events.h"
+#include "run_guarded.h"
 #include "cudnn_ops.h"
 
 namespace {
@@ -305,10 +305,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_ops: %s\n", e.what());
-    return 1;
-  }
+  return lenet::bench::run_guarded("bench_ops", run, argc, argv);
 }

@@ -34,6 +34,17 @@ inline std::int64_t checked_product(const char* op, const char* what,
   return product;
 }
 
+// Throws for the first of dims below 1, naming it: "conv2d_forward: KH must be >= 1, got 0".
+struct NamedDim {
+  const char* name;
+  std::int64_t value;
+};
+inline void check_at_least_one(const char* op, std::initializer_list<NamedDim> dims) {
+  for (const NamedDim& d : dims) {
+    LENET_CHECK(d.value >= 1, op << ": " << d.name << " must be >= 1, got " << d.value);
+  }
+}
+
 }  // namespace detail
 
 // conv2d: x [N, C, H, W] * w [OC, C, KH, KW] (+ b [OC]) -> y [N, OC, OH, OW], cross-correlation
@@ -61,14 +72,8 @@ struct Conv2dShape {
   // only add outputs that see nothing but zeros), an output of at least 1 x 1, and element
   // counts of x, w and y that fit in int64_t.
   void check(const char* op) const {
-    LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-    LENET_CHECK(C >= 1, op << ": C must be >= 1, got " << C);
-    LENET_CHECK(H >= 1, op << ": H must be >= 1, got " << H);
-    LENET_CHECK(W >= 1, op << ": W must be >= 1, got " << W);
-    LENET_CHECK(OC >= 1, op << ": OC must be >= 1, got " << OC);
-    LENET_CHECK(KH >= 1, op << ": KH must be >= 1, got " << KH);
-    LENET_CHECK(KW >= 1, op << ": KW must be >= 1, got " << KW);
-    LENET_CHECK(stride >= 1, op << ": stride must be >= 1, got " << stride);
+    detail::check_at_least_one(op, {{"N", N}, {"C", C}, {"H", H}, {"W", W}, {"OC", OC}, {"KH", KH},
+                                    {"KW", KW}, {"stride", stride}});
     LENET_CHECK(pad >= 0, op << ": pad must be >= 0, got " << pad);
     LENET_CHECK(pad < KH && pad < KW,
                 op << ": pad must be smaller than the window (KH = " << KH << ", KW = " << KW
@@ -106,12 +111,8 @@ struct Pool2dShape {
   }
 
   void check(const char* op) const {
-    LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-    LENET_CHECK(C >= 1, op << ": C must be >= 1, got " << C);
-    LENET_CHECK(H >= 1, op << ": H must be >= 1, got " << H);
-    LENET_CHECK(W >= 1, op << ": W must be >= 1, got " << W);
-    LENET_CHECK(K >= 1, op << ": K must be >= 1, got " << K);
-    LENET_CHECK(stride >= 1, op << ": stride must be >= 1, got " << stride);
+    detail::check_at_least_one(op, {{"N", N}, {"C", C}, {"H", H}, {"W", W}, {"K", K},
+                                    {"stride", stride}});
     LENET_CHECK(K <= H && K <= W,
                 op << ": K = " << K << " is larger than the input (H = " << H << ", W = " << W
                    << ")");
@@ -133,9 +134,7 @@ struct LinearShape {
   std::int64_t y_size() const { return detail::checked_product("LinearShape", "y", {N, out}); }
 
   void check(const char* op) const {
-    LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-    LENET_CHECK(in >= 1, op << ": in must be >= 1, got " << in);
-    LENET_CHECK(out >= 1, op << ": out must be >= 1, got " << out);
+    detail::check_at_least_one(op, {{"N", N}, {"in", in}, {"out", out}});
     detail::checked_product(op, "x [N, in]", {N, in});
     detail::checked_product(op, "w [out, in]", {out, in});
     detail::checked_product(op, "y [N, out]", {N, out});
@@ -152,8 +151,7 @@ struct ClassScoresShape {
   }
 
   void check(const char* op) const {
-    LENET_CHECK(N >= 1, op << ": N must be >= 1, got " << N);
-    LENET_CHECK(K >= 1, op << ": K must be >= 1, got " << K);
+    detail::check_at_least_one(op, {{"N", N}, {"K", K}});
     LENET_CHECK(K <= std::numeric_limits<std::int32_t>::max(),
                 op << ": K must fit the int32 class indices, got " << K);
     detail::checked_product(op, "logits [N, K]", {N, K});

@@ -1,7 +1,10 @@
-// The one interface the engine trains through. Three executors implement it:
-//   cpu  - the Eigen reference ops (lenet::cpu_ref) in float, the batch split over threads
-//   sim  - the handwritten CUDA kernels run by the CPU simulator (lenet::kernels_sim)
-//   cuda - the handwritten CUDA kernels on a GPU (lenet::kernels)
+// The one interface the engine trains through. Four executors implement it:
+//   cpu   - the cpu backend's own ops (engine/cpu: batch-level GEMMs through Eigen, one copy
+//           per instruction set), the batch split over threads
+//   sim   - the handwritten CUDA kernels run by the CPU simulator (lenet::kernels_sim)
+//   cuda  - the handwritten CUDA kernels on a GPU (lenet::kernels)
+//   cudnn - cuDNN and cuBLAS on a GPU, our kernels where they have no counterpart (pooling with
+//           indices, softmax cross-entropy, SGD, the batch gather)
 // Pointers passed to the ops are the backend's own memory (from allocate()); shapes and
 // argument order are those of the kernel launchers and the reference. Ops are queued in call
 // order (sim and cuda: on one stream of the backend's own) and may still run when they return;

@@ -251,24 +251,20 @@ T __ldg(const T* address) {
   return *address;
 }
 
-inline int min(int a, int b) { return b < a ? b : a; }
-inline unsigned min(unsigned a, unsigned b) { return b < a ? b : a; }
-inline long min(long a, long b) { return b < a ? b : a; }
-inline unsigned long min(unsigned long a, unsigned long b) { return b < a ? b : a; }
-inline long long min(long long a, long long b) { return b < a ? b : a; }
-inline unsigned long long min(unsigned long long a, unsigned long long b) {
-  return b < a ? b : a;
-}
+// CUDA's min and max overloads; the floating-point ones follow fmin/fmax: a NaN argument
+// loses to a number.
+#define LENET_SIM_MIN_MAX(T)                        \
+  inline T min(T a, T b) { return b < a ? b : a; } \
+  inline T max(T a, T b) { return a < b ? b : a; }
+LENET_SIM_MIN_MAX(int)
+LENET_SIM_MIN_MAX(unsigned)
+LENET_SIM_MIN_MAX(long)
+LENET_SIM_MIN_MAX(unsigned long)
+LENET_SIM_MIN_MAX(long long)
+LENET_SIM_MIN_MAX(unsigned long long)
+#undef LENET_SIM_MIN_MAX
 inline float min(float a, float b) { return std::fmin(a, b); }
 inline double min(double a, double b) { return std::fmin(a, b); }
-inline int max(int a, int b) { return a < b ? b : a; }
-inline unsigned max(unsigned a, unsigned b) { return a < b ? b : a; }
-inline long max(long a, long b) { return a < b ? b : a; }
-inline unsigned long max(unsigned long a, unsigned long b) { return a < b ? b : a; }
-inline long long max(long long a, long long b) { return a < b ? b : a; }
-inline unsigned long long max(unsigned long long a, unsigned long long b) {
-  return a < b ? b : a;
-}
 inline float max(float a, float b) { return std::fmax(a, b); }
 inline double max(double a, double b) { return std::fmax(a, b); }
 
@@ -290,26 +286,18 @@ inline float __fadd_rn(float x, float y) { return x + y; }
 inline float __fmul_rn(float x, float y) { return x * y; }
 inline float __fmaf_rn(float x, float y, float z) { return std::fma(x, y, z); }
 inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
-inline float __int_as_float(int x) {
-  float f;
-  std::memcpy(&f, &x, sizeof f);
-  return f;
+// C++20's std::bit_cast, for the reinterpreting intrinsics below.
+template <typename To, typename From>
+To bit_cast(From x) {
+  static_assert(sizeof(To) == sizeof(From), "bit_cast: sizes differ");
+  To to;
+  std::memcpy(&to, &x, sizeof to);
+  return to;
 }
-inline int __float_as_int(float x) {
-  int i;
-  std::memcpy(&i, &x, sizeof i);
-  return i;
-}
-inline float __uint_as_float(unsigned x) {
-  float f;
-  std::memcpy(&f, &x, sizeof f);
-  return f;
-}
-inline unsigned __float_as_uint(float x) {
-  unsigned u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
+inline float __int_as_float(int x) { return bit_cast<float>(x); }
+inline int __float_as_int(float x) { return bit_cast<int>(x); }
+inline float __uint_as_float(unsigned x) { return bit_cast<float>(x); }
+inline unsigned __float_as_uint(float x) { return bit_cast<unsigned>(x); }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
