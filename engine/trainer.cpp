@@ -117,7 +117,7 @@ Trainer::Trainer(Backend& backend, const MnistSplit& train, const MnistSplit& te
 }
 
 void Trainer::check_resume(const TrainingState& s) {
-  const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
+  const std::int64_t batches = batches_per_epoch();
   std::vector<std::string> conflicts;
   const auto text = [](auto v) {
     std::ostringstream out;
@@ -294,7 +294,7 @@ TrainSummary Trainer::run(TrainObserver* observer) {
   const auto stop_requested = [&] {
     return config_.stop != nullptr && config_.stop->load(std::memory_order_relaxed);
   };
-  const std::int64_t batches = (train_count_ + config_.batch_size - 1) / config_.batch_size;
+  const std::int64_t batches = batches_per_epoch();
   make_resident();
 
   while (epochs_done_ < config_.epochs) {

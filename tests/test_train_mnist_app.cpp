@@ -1,5 +1,7 @@
 // train_mnist as a user runs it: flags, exit codes, output lines, metrics and checkpoints,
 // signals and resume, on small IDX files the test writes.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -420,33 +422,46 @@ TEST_F(TrainMnistApp, ASecondSignalQuitsAtOnce) {
 // ends with the weights of the uninterrupted run.
 TEST_F(TrainMnistApp, KilledAtAnyMomentTheRunResumesToTheSameWeights) {
   const lenet::test::TempDir dir;
-  const std::string recipe = resumable(*dir_) + "--epochs 4 --quiet ";
+  constexpr int kEpochs = 4;
+  const std::string recipe = resumable(*dir_) + "--epochs " + std::to_string(kEpochs) + " --quiet ";
   const std::string whole = dir.file("whole.safetensors");
+  const auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(run(recipe + "--save " + whole).status, 0);
+  const auto whole_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
   const lenet::engine::HostParams want = lenet::engine::load_checkpoint(whole).params;
 
+  // Round 0 kills as soon as the first checkpoint is on disk, so at least one round surely
+  // stops the run midway; the others at random moments within an uninterrupted run's time.
   std::random_device device;
   const unsigned seed = device();
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(20, 900);
+  std::uniform_int_distribution<long long> delay_ms(1, std::max<long long>(2, whole_ms));
+  int midway = 0;
   for (int kill = 0; kill < 4; ++kill) {
-    const int delay = delay_ms(rng);
-    SCOPED_TRACE("SIGKILL after " + std::to_string(delay) + " ms (seed " + std::to_string(seed) +
-                 ")");
     const std::string ckpt = dir.file("killed" + std::to_string(kill) + ".safetensors");
-    std::ostringstream sleep;
-    sleep << "sleep " << delay / 1000.0;
+    std::ostringstream wait;
+    if (kill == 0) {
+      wait << "while [ ! -s " << ckpt << " ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done";
+    } else {
+      wait << "sleep " << static_cast<double>(delay_ms(rng)) / 1000.0;
+    }
+    SCOPED_TRACE("round " + std::to_string(kill) + ": " + wait.str() + " (seed " +
+                 std::to_string(seed) + ", a whole run took " + std::to_string(whole_ms) + " ms)");
     lenet::test::run_command(std::string(LENET_TRAIN_MNIST) + " " + recipe + "--save " + ckpt +
-                                 " --save-every 1 & pid=$!; " + sleep.str() +
+                                 " --save-every 1 & pid=$!; " + wait.str() +
                                  "; kill -KILL $pid; wait $pid",
                              lenet::test::Stderr::kMerged);
     const bool saved = !lenet::test::read_file(ckpt).empty();
+    if (saved && lenet::engine::load_checkpoint(ckpt).epochs_done < kEpochs) ++midway;
     const Result resumed =
         run(recipe + "--save " + ckpt + (saved ? " --resume " + ckpt : std::string()));
     ASSERT_EQ(resumed.status, 0) << resumed.out;
     EXPECT_TRUE(lenet::test::params_bitwise_equal(want,
                                                   lenet::engine::load_checkpoint(ckpt).params));
   }
+  EXPECT_GE(midway, 1) << "no round killed the run between its first checkpoint and its end";
 }
 
 }  // namespace

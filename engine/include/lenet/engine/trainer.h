@@ -141,6 +141,10 @@ class Trainer {
   void queue_step(std::int64_t n);
   void read_back(std::int64_t queued, std::int64_t batches, TrainObserver* observer);
   void check_resume(const TrainingState& saved);
+  // Batches in an epoch: the last one may be short.
+  std::int64_t batches_per_epoch() const {
+    return (train_count_ + config_.batch_size - 1) / config_.batch_size;
+  }
 
   Backend& backend_;
   const MnistSplit& train_;
