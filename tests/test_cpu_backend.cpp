@@ -104,21 +104,33 @@ TEST_P(CpuBackendLevel, ConvAndLinearOpsMatchTheReference) {
     return lenet::test::random_uniform<float>(n, -1, 1, seed++);
   };
   constexpr double kAtol = 1e-5, kRtol = 1e-4;
-  // Stride and padding; one-channel inputs with and without padding (the direct path takes
-  // the second); K*P = 100*40*40 floats, a group of one image each, so a chunk of 4 images has
-  // several groups.
+  // Stride and padding; one-channel inputs with and without padding (the direct paths take
+  // the second: forward and backward filter at a width other than 24, backward data at 12 x 12,
+  // 5 x 5); K*P = 100*40*40 floats, a group of one image each, so a chunk of 4 images has
+  // several groups. LeNet's own two shapes at an odd batch (the constant-size direct paths);
+  // the direct backward-data path at sizes read at run time, once with rows of exactly 16
+  // lanes (W + KW - 1 = 16, H = 16), and just past it (W + KW - 1 = 17: the GEMM path).
   const lenet::Conv2dShape shapes[] = {{10, 3, 25, 23, 4, 3, 3, 2, 1},
                                        {5, 1, 9, 8, 3, 4, 3, 1, 2},
                                        {7, 1, 12, 12, 2, 5, 5},
-                                       {12, 4, 40, 40, 3, 5, 5, 1, 2}};
+                                       {12, 4, 40, 40, 3, 5, 5, 1, 2},
+                                       {11, 1, 28, 28, 6, 5, 5},
+                                       {11, 6, 12, 12, 16, 5, 5},
+                                       {9, 3, 11, 7, 5, 4, 3},
+                                       {4, 2, 16, 12, 3, 3, 5},
+                                       {4, 2, 16, 13, 3, 3, 5}};
   for (const lenet::Conv2dShape& s : shapes) {
-    SCOPED_TRACE(::testing::Message()
-                 << "conv N " << s.N << " C " << s.C << " stride " << s.stride << " pad " << s.pad);
+    SCOPED_TRACE(::testing::Message() << "conv N " << s.N << " C " << s.C << " H " << s.H << " W "
+                                      << s.W << " OC " << s.OC << " K " << s.KH << "x" << s.KW
+                                      << " stride " << s.stride << " pad " << s.pad);
     const std::vector<float> x = floats(s.x_size()), w = floats(s.w_size()), b = floats(s.OC),
                              dy = floats(s.y_size());
     const std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()),
         bd(b.begin(), b.end()), dyd(dy.begin(), dy.end());
-    std::vector<float> y(s.y_size()), dx(s.x_size()), dw(s.w_size()), db(s.OC);
+    // Outputs poisoned: every element must be overwritten.
+    const float nan = std::nanf("");
+    std::vector<float> y(s.y_size(), nan), dx(s.x_size(), nan), dw(s.w_size(), nan),
+        db(s.OC, nan);
     std::vector<double> want_y(s.y_size()), want_dx(s.x_size()), want_dw(s.w_size()), want_db(s.OC);
     cpu->conv2d_forward(s, x.data(), w.data(), b.data(), y.data());
     cpu->conv2d_backward_data(s, dy.data(), w.data(), dx.data());

@@ -295,8 +295,70 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
 }
 
+// Sixteen floats, one vector register at AVX-512 (two at AVX2, four at SSE2): GCC's portable
+// vector type, so one text serves every level.
+using Float16 = float __attribute__((vector_size(64)));
+
+// Rows of the direct backward-data path: an input row and the filter's overhang fit 16 lanes.
+constexpr std::int64_t kRowLanes = 16;
+
+// Stride 1, no padding, W + KW - 1 <= 16 and H <= 16 (LeNet's conv2: 12 x 12 inputs, 5 x 5
+// filters): dx as the "full" correlation of dy with the filters, without a dcol matrix or
+// col2im. Input row ih of channel c is one Float16 of partial sums (lanes iw < W used):
+//   dx[c, ih, iw] = sum over oc, kw, kh of w[oc, c, kh, kw] * dy[oc, ih - kh, iw - kw]
+// where dy outside [0, OH) x [0, OW) is zero. Each of the chunk's images is first copied into
+// dyp [OC, OH, 16], every row shifted right by KW - 1 lanes with zeros around it, so the row
+// that tap kw reads, shifted by kw, is one unaligned load at KW - 1 - kw (lanes past W read
+// the next row or the tail; they are never stored). A load of dy serves the KH taps of its
+// kw: with the sizes constants (kH, kW, kK: 12, 12, 5 for LeNet; 0 reads them from s), the
+// OH loaded rows and the H sums of a channel stay in vector registers.
+template <std::int64_t kH, std::int64_t kW, std::int64_t kK>
+void conv2d_backward_data_full(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                               Workspace& ws) {
+  const std::int64_t H = kH > 0 ? kH : s.H, W = kW > 0 ? kW : s.W;
+  const std::int64_t KH = kK > 0 ? kK : s.KH, KW = kK > 0 ? kK : s.KW;
+  const std::int64_t OH = H - KH + 1, OW = W - KW + 1, P = OH * OW;
+  const std::int64_t dyp_size = s.OC * OH * kRowLanes + kRowLanes;
+  float* dyp = grow(ws.col, dyp_size);
+  std::fill(dyp, dyp + dyp_size, 0.0f);  // the zeros around the rows, for the whole chunk
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    const float* dy_n = dy + n * s.OC * P;
+    for (std::int64_t r = 0; r < s.OC * OH; ++r) {
+      for (std::int64_t ow = 0; ow < OW; ++ow) dyp[r * kRowLanes + KW - 1 + ow] = dy_n[r * OW + ow];
+    }
+    for (std::int64_t c = 0; c < s.C; ++c) {
+      Float16 acc[kH > 0 ? kH : kRowLanes] = {};
+      for (std::int64_t oc = 0; oc < s.OC; ++oc) {
+        const float* w_c = w + (oc * s.C + c) * KH * KW;
+        for (std::int64_t kw = 0; kw < KW; ++kw) {
+          Float16 rows[kH > 0 ? kH - kK + 1 : kRowLanes];
+          for (std::int64_t oh = 0; oh < OH; ++oh) {
+            std::memcpy(&rows[oh], dyp + (oc * OH + oh) * kRowLanes + KW - 1 - kw, sizeof(Float16));
+          }
+          for (std::int64_t kh = 0; kh < KH; ++kh) {
+            const float wv = w_c[kh * KW + kw];
+            for (std::int64_t oh = 0; oh < OH; ++oh) acc[oh + kh] += wv * rows[oh];
+          }
+        }
+      }
+      float* dx_c = dx + (n * s.C + c) * H * W;
+      for (std::int64_t ih = 0; ih < H; ++ih) {
+        for (std::int64_t iw = 0; iw < W; ++iw) dx_c[ih * W + iw] = acc[ih][iw];
+      }
+    }
+  }
+}
+
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           Workspace& ws) {
+  if (s.stride == 1 && s.pad == 0 && s.W + s.KW - 1 <= kRowLanes && s.H <= kRowLanes) {
+    if (s.H == 12 && s.W == 12 && s.KH == 5 && s.KW == 5) {
+      conv2d_backward_data_full<12, 12, 5>(s, dy, w, dx, ws);
+    } else {
+      conv2d_backward_data_full<0, 0, 0>(s, dy, w, dx, ws);
+    }
+    return;
+  }
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
   float* dcol = grow(ws.col, K * G * P);
   float* dyt = grow(ws.tmp, s.OC * G * P);
@@ -310,8 +372,66 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
   }
 }
 
+// The adjoint of conv2d_forward_direct for the filter: one input channel, stride 1, no padding.
+// dw[oc, kh, kw] sums dy's rows times the input rows shifted by (kh, kw), over the chunk's images
+// and output rows. Each tap keeps one partial sum per output column (lanes [OC, KH, KW, OW] in
+// the workspace, and [OC, OW] for db), added to image after image; the lanes are summed last,
+// by sum(). With the row and filter widths constants (kOW = 24, kKW = 5 for LeNet's conv1), an
+// (oc, kh)'s KW rows of lanes stay in vector registers over an image's rows.
+template <std::int64_t kOW, std::int64_t kKW>
+void conv2d_backward_filter_direct(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                   float* db, Workspace& ws) {
+  const std::int64_t OH = s.OH(), OW = kOW > 0 ? kOW : s.OW(), KW = kKW > 0 ? kKW : s.KW;
+  const std::int64_t P = OH * OW, taps = s.OC * s.KH * KW;
+  float* lanes = grow(ws.col, (taps + s.OC) * OW);
+  float* db_lanes = lanes + taps * OW;
+  std::fill(lanes, lanes + (taps + s.OC) * OW, 0.0f);
+  float acc[kOW > 0 && kKW > 0 ? kKW * kOW : 1];
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    const float* x_n = x + n * s.H * s.W;
+    for (std::int64_t oc = 0; oc < s.OC; ++oc) {
+      const float* dy_c = dy + (n * s.OC + oc) * P;
+      for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+        float* part = lanes + (oc * s.KH + kh) * KW * OW;
+        float* __restrict a = kOW > 0 && kKW > 0 ? acc : part;
+        if (kOW > 0 && kKW > 0) {
+          for (std::int64_t i = 0; i < KW * OW; ++i) a[i] = part[i];
+        }
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          const float* __restrict d = dy_c + oh * OW;
+          const float* __restrict in = x_n + (oh + kh) * s.W;
+          for (std::int64_t kw = 0; kw < KW; ++kw) {
+            for (std::int64_t ow = 0; ow < OW; ++ow) a[kw * OW + ow] += d[ow] * in[kw + ow];
+          }
+        }
+        if (kOW > 0 && kKW > 0) {
+          for (std::int64_t i = 0; i < KW * OW; ++i) part[i] = a[i];
+        }
+      }
+      if (db != nullptr) {
+        float* __restrict db_c = db_lanes + oc * OW;
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          for (std::int64_t ow = 0; ow < OW; ++ow) db_c[ow] += dy_c[oh * OW + ow];
+        }
+      }
+    }
+  }
+  for (std::int64_t t = 0; t < taps; ++t) dw[t] = sum(lanes + t * OW, OW);
+  if (db != nullptr) {
+    for (std::int64_t oc = 0; oc < s.OC; ++oc) db[oc] = sum(db_lanes + oc * OW, OW);
+  }
+}
+
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* db, Workspace& ws) {
+  if (s.C == 1 && s.stride == 1 && s.pad == 0) {
+    if (s.OW() == 24 && s.KW == 5) {
+      conv2d_backward_filter_direct<24, 5>(s, x, dy, dw, db, ws);
+    } else {
+      conv2d_backward_filter_direct<0, 0>(s, x, dy, dw, db, ws);
+    }
+    return;
+  }
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
   float* col = grow(ws.col, K * G * P);
   float* dyt = grow(ws.tmp, s.OC * G * P);
