@@ -211,6 +211,10 @@ float sum(const float* x, std::int64_t n) {
   return total;
 }
 
+// Sixteen floats, one vector register at AVX-512 (two at AVX2, four at SSE2): GCC's portable
+// vector type, so one text serves every level.
+using Float16 = float __attribute__((vector_size(64)));
+
 // dy [G, OC, P] (NCHW) -> dyt [OC, G*P]: one row per output channel, as the GEMMs read it.
 void gather_channels(const float* dy, std::int64_t G, std::int64_t OC, std::int64_t P, float* dyt) {
   for (std::int64_t g = 0; g < G; ++g) {
@@ -253,6 +257,94 @@ void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w,
   }
 }
 
+// Stride 1, no padding, several input channels (LeNet's conv2): a fifth of im2col. xs [C, KW,
+// H, OW] holds, for each input channel c and filter column kw, the input rows from column kw
+// on, cut to OW columns, one after the other. The pixels that tap (c, kh, kw) reads for the
+// output positions p = oh*OW + ow are then xs[c, kw, kh*OW + p], contiguous in p:
+//   y[oc, p] = b[oc] + sum over c, kh, kw of w[oc, c, kh, kw] * xs[c, kw, kh*OW + p]
+// x_n [C, H, W] -> xs, followed by 16 floats that the last vector loads may read (lanes past P,
+// never stored). Rows of a constant width (kOW = 8 for LeNet; 0 reads it from s) are a vector
+// move each, where a loop of run-time length costs more than the move.
+template <std::int64_t kOW>
+void shifted_rows(const Conv2dShape& s, const float* x_n, float* xs) {
+  const std::int64_t OW = kOW > 0 ? kOW : s.OW();
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+      float* __restrict out = xs + (c * s.KW + kw) * s.H * OW;
+      const float* __restrict in = x_n + c * s.H * s.W + kw;
+      for (std::int64_t ih = 0; ih < s.H; ++ih) {
+        for (std::int64_t ow = 0; ow < OW; ++ow) out[ih * OW + ow] = in[ih * s.W + ow];
+      }
+    }
+  }
+}
+
+// Outputs oc0 .. oc0 + kOC - 1 at positions p0 .. p0 + 16*kNP - 1 (those below P stored) of one
+// image, from its xs: kOC*kNP Float16 sums in registers, each tap one load per 16 positions and
+// one weight per output channel.
+template <std::int64_t kOC, std::int64_t kNP>
+void conv2d_forward_block(const Conv2dShape& s, const float* xs, const float* w, const float* b,
+                          std::int64_t oc0, std::int64_t p0, float* y_n) {
+  const std::int64_t OW = s.OW(), P = s.OH() * OW, K = s.C * s.KH * s.KW;
+  Float16 acc[kOC][kNP];
+  for (std::int64_t o = 0; o < kOC; ++o) {
+    const float bias = b != nullptr ? b[oc0 + o] : 0.0f;
+    for (std::int64_t j = 0; j < kNP; ++j) acc[o][j] = Float16{} + bias;
+  }
+  for (std::int64_t c = 0; c < s.C; ++c) {
+    for (std::int64_t kh = 0; kh < s.KH; ++kh) {
+      for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+        const float* src = xs + ((c * s.KW + kw) * s.H + kh) * OW + p0;
+        Float16 v[kNP];
+        for (std::int64_t j = 0; j < kNP; ++j) std::memcpy(&v[j], src + 16 * j, sizeof(Float16));
+        const float* w_tap = w + oc0 * K + (c * s.KH + kh) * s.KW + kw;
+        for (std::int64_t o = 0; o < kOC; ++o) {
+          const float wv = w_tap[o * K];
+          for (std::int64_t j = 0; j < kNP; ++j) acc[o][j] += wv * v[j];
+        }
+      }
+    }
+  }
+  for (std::int64_t o = 0; o < kOC; ++o) {
+    for (std::int64_t j = 0; j < kNP; ++j) {
+      float* out = y_n + (oc0 + o) * P + p0 + 16 * j;
+      const std::int64_t lanes = std::min<std::int64_t>(16, P - p0 - 16 * j);
+      if (lanes == 16) {
+        std::memcpy(out, &acc[o][j], sizeof(Float16));
+      } else {
+        for (std::int64_t l = 0; l < lanes; ++l) out[l] = acc[o][j][l];
+      }
+    }
+  }
+}
+
+// All positions of outputs oc0 .. oc0 + kOC - 1: LeNet's conv2 (P = 64) in one block of four
+// vectors, other sizes 16 positions at a time.
+template <std::int64_t kOC>
+void conv2d_forward_channels(const Conv2dShape& s, const float* xs, const float* w,
+                             const float* b, std::int64_t oc0, float* y_n) {
+  const std::int64_t P = s.OH() * s.OW();
+  if (P == 64) return conv2d_forward_block<kOC, 4>(s, xs, w, b, oc0, 0, y_n);
+  for (std::int64_t p0 = 0; p0 < P; p0 += 16) conv2d_forward_block<kOC, 1>(s, xs, w, b, oc0, p0, y_n);
+}
+
+void conv2d_forward_shifted(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                            float* y, Workspace& ws) {
+  const std::int64_t P = s.OH() * s.OW();
+  float* xs = grow(ws.col, s.C * s.KW * s.H * s.OW() + 16);
+  for (std::int64_t n = 0; n < s.N; ++n) {
+    if (s.OW() == 8) {
+      shifted_rows<8>(s, x + n * s.C * s.H * s.W, xs);
+    } else {
+      shifted_rows<0>(s, x + n * s.C * s.H * s.W, xs);
+    }
+    float* y_n = y + n * s.OC * P;
+    std::int64_t oc0 = 0;
+    for (; oc0 + 4 <= s.OC; oc0 += 4) conv2d_forward_channels<4>(s, xs, w, b, oc0, y_n);
+    for (; oc0 < s.OC; ++oc0) conv2d_forward_channels<1>(s, xs, w, b, oc0, y_n);
+  }
+}
+
 // Images n0 .. n0 + gn - 1 of x side by side in col [K, gn*P]: image g in columns g*P onwards.
 void im2col_group(const Conv2dShape& s, const float* x, std::int64_t n0, std::int64_t gn,
                   float* col) {
@@ -272,6 +364,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     }
     return;
   }
+  if (s.stride == 1 && s.pad == 0) return conv2d_forward_shifted(s, x, w, b, y, ws);
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
   float* col = grow(ws.col, K * G * P);
   float* tmp = grow(ws.tmp, s.OC * G * P);
@@ -294,10 +387,6 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     }
   }
 }
-
-// Sixteen floats, one vector register at AVX-512 (two at AVX2, four at SSE2): GCC's portable
-// vector type, so one text serves every level.
-using Float16 = float __attribute__((vector_size(64)));
 
 // Rows of the direct backward-data path: an input row and the filter's overhang fit 16 lanes.
 constexpr std::int64_t kRowLanes = 16;
