@@ -1,4 +1,5 @@
-// The defaults of Backend: the cpu backend's step bookkeeping and capture (backend.h).
+// The defaults of Backend: the fused ops as two calls, and the cpu backend's step bookkeeping
+// and capture (backend.h).
 #include <lenet/engine/backend.h>
 
 #include <utility>
@@ -45,6 +46,32 @@ void Backend::record_step(const float* loss, const std::int64_t* correct, std::i
   losses[slot] = *loss;
   corrects[slot] = *correct;
   *cursor += 1;
+}
+
+void Backend::conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w,
+                                  const float* b, float* y) {
+  conv2d_forward(s, x, w, b, y);
+  relu_forward(s.y_size(), y, y);
+}
+
+void Backend::conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
+                                        const float* x, float* dx) {
+  LENET_CHECK_NOT_NULL("conv2d_backward_data_relu", x);
+  conv2d_backward_data(s, dy, w, dx);
+  relu_backward(s.x_size(), dx, x, dx);
+}
+
+void Backend::linear_forward_relu(const LinearShape& s, const float* x, const float* w,
+                                  const float* b, float* y) {
+  linear_forward(s, x, w, b, y);
+  relu_forward(s.y_size(), y, y);
+}
+
+void Backend::linear_backward_relu(const LinearShape& s, const float* dy, const float* x,
+                                   const float* w, float* dx, float* dw, float* db) {
+  LENET_CHECK_NOT_NULL("linear_backward_relu", dx);
+  linear_backward(s, dy, x, w, dx, dw, db);
+  relu_backward(s.x_size(), dx, x, dx);
 }
 
 std::unique_ptr<StepGraph> Backend::capture(std::function<void()> record) {

@@ -56,6 +56,23 @@ class CudnnBackend final : public KernelBackend {
                        float* dx, float* dw, float* db) override {
     ops_.linear_backward(s, dy, x, w, dx, dw, db);
   }
+  // The fused forms as two vendor calls each (Backend's defaults), not the base's fused kernels.
+  void conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                           float* y) override {
+    Backend::conv2d_forward_relu(s, x, w, b, y);
+  }
+  void conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
+                                 const float* x, float* dx) override {
+    Backend::conv2d_backward_data_relu(s, dy, w, x, dx);
+  }
+  void linear_forward_relu(const LinearShape& s, const float* x, const float* w, const float* b,
+                           float* y) override {
+    Backend::linear_forward_relu(s, x, w, b, y);
+  }
+  void linear_backward_relu(const LinearShape& s, const float* dy, const float* x,
+                            const float* w, float* dx, float* dw, float* db) override {
+    Backend::linear_backward_relu(s, dy, x, w, dx, dw, db);
+  }
 
  private:
   CudnnOps ops_;  // destroyed before the base's stream; it waits for its work itself

@@ -113,18 +113,16 @@ void LenetModel::forward() {
   LENET_CHECK(n_ >= 1, "LenetModel::forward: no batch loaded");
   const ref::LenetShapes s = ref::lenet_shapes(n_);
   Backend& b = backend_;
-  b.conv2d_forward(s.conv1, x_.as<float>(), p(ref::kConv1Weight), p(ref::kConv1Bias),
-                   a1_.as<float>());
-  b.relu_forward(s.conv1.y_size(), a1_.as<float>(), a1_.as<float>());
+  b.conv2d_forward_relu(s.conv1, x_.as<float>(), p(ref::kConv1Weight), p(ref::kConv1Bias),
+                        a1_.as<float>());
   b.maxpool2d_forward(s.pool1, a1_.as<float>(), p1_.as<float>(), i1_.as<std::int32_t>());
-  b.conv2d_forward(s.conv2, p1_.as<float>(), p(ref::kConv2Weight), p(ref::kConv2Bias),
-                   a2_.as<float>());
-  b.relu_forward(s.conv2.y_size(), a2_.as<float>(), a2_.as<float>());
+  b.conv2d_forward_relu(s.conv2, p1_.as<float>(), p(ref::kConv2Weight), p(ref::kConv2Bias),
+                        a2_.as<float>());
   b.maxpool2d_forward(s.pool2, a2_.as<float>(), p2_.as<float>(), i2_.as<std::int32_t>());
-  b.linear_forward(s.fc1, p2_.as<float>(), p(ref::kFc1Weight), p(ref::kFc1Bias), h1_.as<float>());
-  b.relu_forward(s.fc1.y_size(), h1_.as<float>(), h1_.as<float>());
-  b.linear_forward(s.fc2, h1_.as<float>(), p(ref::kFc2Weight), p(ref::kFc2Bias), h2_.as<float>());
-  b.relu_forward(s.fc2.y_size(), h2_.as<float>(), h2_.as<float>());
+  b.linear_forward_relu(s.fc1, p2_.as<float>(), p(ref::kFc1Weight), p(ref::kFc1Bias),
+                        h1_.as<float>());
+  b.linear_forward_relu(s.fc2, h1_.as<float>(), p(ref::kFc2Weight), p(ref::kFc2Bias),
+                        h2_.as<float>());
   b.linear_forward(s.fc3, h2_.as<float>(), p(ref::kFc3Weight), p(ref::kFc3Bias),
                    logits_.as<float>());
 }
@@ -135,22 +133,21 @@ void LenetModel::backward() {
   Backend& b = backend_;
   b.softmax_cross_entropy(n_, kClasses, logits_.as<float>(), labels_.as<std::int32_t>(),
                           loss_.as<float>(), dlogits_.as<float>());
-  // ReLU backward reads the post-activation values (kept in place): y > 0 exactly where x > 0.
-  b.linear_backward(s.fc3, dlogits_.as<float>(), h2_.as<float>(), p(ref::kFc3Weight),
-                    dh2_.as<float>(), g(ref::kFc3Weight), g(ref::kFc3Bias));
-  b.relu_backward(s.fc2.y_size(), dh2_.as<float>(), h2_.as<float>(), dh2_.as<float>());
-  b.linear_backward(s.fc2, dh2_.as<float>(), h1_.as<float>(), p(ref::kFc2Weight),
-                    dh1_.as<float>(), g(ref::kFc2Weight), g(ref::kFc2Bias));
-  b.relu_backward(s.fc1.y_size(), dh1_.as<float>(), h1_.as<float>(), dh1_.as<float>());
-  b.linear_backward(s.fc1, dh1_.as<float>(), p2_.as<float>(), p(ref::kFc1Weight),
-                    dp2_.as<float>(), g(ref::kFc1Weight), g(ref::kFc1Bias));
+  // Each ReLU's backward rides in the input gradient of the layer after it (the *_relu ops),
+  // masked by that layer's input: the ReLU's output, or the max-pool of it, which is positive
+  // exactly where the ReLU output it selected is.
+  b.linear_backward_relu(s.fc3, dlogits_.as<float>(), h2_.as<float>(), p(ref::kFc3Weight),
+                         dh2_.as<float>(), g(ref::kFc3Weight), g(ref::kFc3Bias));
+  b.linear_backward_relu(s.fc2, dh2_.as<float>(), h1_.as<float>(), p(ref::kFc2Weight),
+                         dh1_.as<float>(), g(ref::kFc2Weight), g(ref::kFc2Bias));
+  b.linear_backward_relu(s.fc1, dh1_.as<float>(), p2_.as<float>(), p(ref::kFc1Weight),
+                         dp2_.as<float>(), g(ref::kFc1Weight), g(ref::kFc1Bias));
   b.maxpool2d_backward(s.pool2, dp2_.as<float>(), i2_.as<std::int32_t>(), da2_.as<float>());
-  b.relu_backward(s.conv2.y_size(), da2_.as<float>(), a2_.as<float>(), da2_.as<float>());
   b.conv2d_backward_filter(s.conv2, p1_.as<float>(), da2_.as<float>(), g(ref::kConv2Weight),
                            g(ref::kConv2Bias));
-  b.conv2d_backward_data(s.conv2, da2_.as<float>(), p(ref::kConv2Weight), dp1_.as<float>());
+  b.conv2d_backward_data_relu(s.conv2, da2_.as<float>(), p(ref::kConv2Weight), p1_.as<float>(),
+                              dp1_.as<float>());
   b.maxpool2d_backward(s.pool1, dp1_.as<float>(), i1_.as<std::int32_t>(), da1_.as<float>());
-  b.relu_backward(s.conv1.y_size(), da1_.as<float>(), a1_.as<float>(), da1_.as<float>());
   b.conv2d_backward_filter(s.conv1, x_.as<float>(), da1_.as<float>(), g(ref::kConv1Weight),
                            g(ref::kConv1Bias));
 }

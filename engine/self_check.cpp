@@ -162,27 +162,49 @@ OpCheck check_normalize_u8(Backend& b, Inputs& in) {
   return c.result();
 }
 
+// A ReLU's output for the fused backward ops' masks: about half of it 0.
+std::vector<float> relu_output(Inputs& in, std::int64_t n) {
+  std::vector<float> y = in.uniform(n, -1, 1);
+  for (float& v : y) v = v > 0.0f ? v : 0.0f;
+  return y;
+}
+
+// kRelu: the fused form (conv2d_forward_relu), against the reference's op and then its ReLU.
+template <bool kRelu>
 OpCheck check_conv2d_forward(Backend& b, Inputs& in) {
   const auto x = in.uniform(kConv.x_size(), -1, 1), w = in.uniform(kConv.w_size(), -1, 1),
              bias = in.uniform(kConv.b_size(), -1, 1);
   Workspace ws(b);
   float* y = ws.output<float>(kConv.y_size());
-  b.conv2d_forward(kConv, ws.input(x), ws.input(w), ws.input(bias), y);
+  if (kRelu) {
+    b.conv2d_forward_relu(kConv, ws.input(x), ws.input(w), ws.input(bias), y);
+  } else {
+    b.conv2d_forward(kConv, ws.input(x), ws.input(w), ws.input(bias), y);
+  }
   std::vector<double> want = zeros(kConv.y_size());
   ref::conv2d_forward(kConv, widen(x).data(), widen(w).data(), widen(bias).data(), want.data());
-  Checker c(b, "conv2d_forward");
+  if (kRelu) ref::relu_forward(kConv.y_size(), want.data(), want.data());
+  Checker c(b, kRelu ? "conv2d_forward_relu" : "conv2d_forward");
   c.floats("y", ws.read(y, kConv.y_size()), want);
   return c.result();
 }
 
+// kRelu: conv2d_backward_data_relu, through the ReLU whose output is a random x.
+template <bool kRelu>
 OpCheck check_conv2d_backward_data(Backend& b, Inputs& in) {
   const auto dy = in.uniform(kConv.y_size(), -1, 1), w = in.uniform(kConv.w_size(), -1, 1);
+  const auto x = kRelu ? relu_output(in, kConv.x_size()) : std::vector<float>();
   Workspace ws(b);
   float* dx = ws.output<float>(kConv.x_size());
-  b.conv2d_backward_data(kConv, ws.input(dy), ws.input(w), dx);
+  if (kRelu) {
+    b.conv2d_backward_data_relu(kConv, ws.input(dy), ws.input(w), ws.input(x), dx);
+  } else {
+    b.conv2d_backward_data(kConv, ws.input(dy), ws.input(w), dx);
+  }
   std::vector<double> want = zeros(kConv.x_size());
   ref::conv2d_backward_data(kConv, widen(dy).data(), widen(w).data(), want.data());
-  Checker c(b, "conv2d_backward_data");
+  if (kRelu) ref::relu_backward(kConv.x_size(), want.data(), widen(x).data(), want.data());
+  Checker c(b, kRelu ? "conv2d_backward_data_relu" : "conv2d_backward_data");
   c.floats("dx", ws.read(dx, kConv.x_size()), want);
   return c.result();
 }
@@ -257,32 +279,46 @@ OpCheck check_relu_backward(Backend& b, Inputs& in) {
   return c.result();
 }
 
+template <bool kRelu>
 OpCheck check_linear_forward(Backend& b, Inputs& in) {
   const auto x = in.uniform(kLinear.x_size(), -1, 1), w = in.uniform(kLinear.w_size(), -1, 1),
              bias = in.uniform(kLinear.b_size(), -1, 1);
   Workspace ws(b);
   float* y = ws.output<float>(kLinear.y_size());
-  b.linear_forward(kLinear, ws.input(x), ws.input(w), ws.input(bias), y);
+  if (kRelu) {
+    b.linear_forward_relu(kLinear, ws.input(x), ws.input(w), ws.input(bias), y);
+  } else {
+    b.linear_forward(kLinear, ws.input(x), ws.input(w), ws.input(bias), y);
+  }
   std::vector<double> want = zeros(kLinear.y_size());
   ref::linear_forward(kLinear, widen(x).data(), widen(w).data(), widen(bias).data(), want.data());
-  Checker c(b, "linear_forward");
+  if (kRelu) ref::relu_forward(kLinear.y_size(), want.data(), want.data());
+  Checker c(b, kRelu ? "linear_forward_relu" : "linear_forward");
   c.floats("y", ws.read(y, kLinear.y_size()), want);
   return c.result();
 }
 
+// kRelu: linear_backward_relu, x being a ReLU's output.
+template <bool kRelu>
 OpCheck check_linear_backward(Backend& b, Inputs& in) {
-  const auto dy = in.uniform(kLinear.y_size(), -1, 1), x = in.uniform(kLinear.x_size(), -1, 1),
-             w = in.uniform(kLinear.w_size(), -1, 1);
+  const auto dy = in.uniform(kLinear.y_size(), -1, 1);
+  const auto x = kRelu ? relu_output(in, kLinear.x_size()) : in.uniform(kLinear.x_size(), -1, 1);
+  const auto w = in.uniform(kLinear.w_size(), -1, 1);
   Workspace ws(b);
   float* dx = ws.output<float>(kLinear.x_size());
   float* dw = ws.output<float>(kLinear.w_size());
   float* db = ws.output<float>(kLinear.b_size());
-  b.linear_backward(kLinear, ws.input(dy), ws.input(x), ws.input(w), dx, dw, db);
+  if (kRelu) {
+    b.linear_backward_relu(kLinear, ws.input(dy), ws.input(x), ws.input(w), dx, dw, db);
+  } else {
+    b.linear_backward(kLinear, ws.input(dy), ws.input(x), ws.input(w), dx, dw, db);
+  }
   std::vector<double> want_dx = zeros(kLinear.x_size()), want_dw = zeros(kLinear.w_size()),
                       want_db = zeros(kLinear.b_size());
   ref::linear_backward(kLinear, widen(dy).data(), widen(x).data(), widen(w).data(),
                        want_dx.data(), want_dw.data(), want_db.data());
-  Checker c(b, "linear_backward");
+  if (kRelu) ref::relu_backward(kLinear.x_size(), want_dx.data(), widen(x).data(), want_dx.data());
+  Checker c(b, kRelu ? "linear_backward_relu" : "linear_backward");
   c.floats("dx", ws.read(dx, kLinear.x_size()), want_dx);
   c.floats("dw", ws.read(dw, kLinear.w_size()), want_dw);
   c.floats("db", ws.read(db, kLinear.b_size()), want_db);
@@ -367,10 +403,15 @@ SelfCheckReport self_check(Backend& backend) {
   SelfCheckReport report;
   using Check = OpCheck (*)(Backend&, Inputs&);
   for (const Check check :
-       {check_normalize_u8, check_conv2d_forward, check_conv2d_backward_data,
+       {check_normalize_u8, check_conv2d_forward<false>, check_conv2d_backward_data<false>,
         check_conv2d_backward_filter, check_maxpool2d_forward, check_maxpool2d_backward,
-        check_relu_forward, check_relu_backward, check_linear_forward, check_linear_backward,
-        check_softmax_cross_entropy, check_count_correct, check_sgd_momentum_step}) {
+        check_relu_forward, check_relu_backward, check_linear_forward<false>,
+        check_linear_backward<false>, check_softmax_cross_entropy, check_count_correct,
+        check_sgd_momentum_step,
+        // The fused forms the training step runs (backend.h), last so that the inputs of the
+        // ops above stay what they were before these existed.
+        check_conv2d_forward<true>, check_conv2d_backward_data<true>,
+        check_linear_forward<true>, check_linear_backward<true>}) {
     report.ops.push_back(check(backend, in));
   }
   report.seconds =

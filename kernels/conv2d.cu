@@ -12,7 +12,9 @@
 //                                        WithOnesColumn). The long reduction is split over
 //                                        slices and the partials summed in a second pass
 //                                        (gemm.cuh's split-K).
-// All outputs are overwritten and every sum runs in a fixed order (deterministic).
+// All outputs are overwritten and every sum runs in a fixed order (deterministic). The fused
+// forms apply ReLU (conv2d_forward_relu) or ReLU's backward (conv2d_backward_data_relu) in the
+// GEMM's store, with relu.cuh's rule.
 //
 // Index math is 32-bit (the launchers check the sizes: gemm.cuh). A GEMM thread keeps one
 // index fixed (its row of a, its column of b) and walks the other, the reduction index k, a
@@ -26,6 +28,7 @@
 
 #include "gemm.cuh"
 #include "launch.h"
+#include "relu.cuh"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
@@ -160,23 +163,29 @@ struct OutputGradAtTap {
   __device__ void advance(Cursor& c) const { tap.advance(c.k); }
 };
 
-// y[n, oc, oh, ow] = v + b[oc] for GEMM output (oc, j = (n, oh, ow)); b may be null.
+// y[n, oc, oh, ow] = v + b[oc] for GEMM output (oc, j = (n, oh, ow)), through ReLU when relu
+// is set; b may be null.
 struct StoreConvOutput {
   float* y;
   const float* b;
   int OC, P;  // P = OH*OW
+  bool relu;
   __device__ void operator()(int oc, int j, float v) const {
     const int n = j / P, p = j % P;
-    y[(n * OC + oc) * P + p] = b != nullptr ? v + b[oc] : v;
+    if (b != nullptr) v += b[oc];
+    y[(n * OC + oc) * P + p] = relu ? relu_value(v) : v;
   }
 };
 
-// dx[n, c, h, w] = v for GEMM output (c, j = (n, h, w)).
+// dx[n, c, h, w] = v for GEMM output (c, j = (n, h, w)), or when x is not null, the gradient
+// through the ReLU whose output x [N, C, H, W] is (relu_gradient(v, x[n, c, h, w])).
 struct StoreInputGrad {
   float* dx;
   int C, HW;
+  const float* x;
   __device__ void operator()(int c, int j, float v) const {
-    dx[((j / HW) * C + c) * HW + j % HW] = v;
+    const int i = ((j / HW) * C + c) * HW + j % HW;
+    dx[i] = x != nullptr ? relu_gradient(v, x[i]) : v;
   }
 };
 
@@ -199,26 +208,52 @@ PaddedInput padded_input(const ConvSizes& z, const float* x) { return {x, z.C, z
 
 // ---- launchers ----
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
-                    cudaStream_t stream) {
-  const ConvSizes z = conv_sizes("conv2d_forward", s);
-  LENET_CHECK_NOT_NULL("conv2d_forward", x, w, y);
+namespace {
+
+void launch_conv2d_forward(const char* op, const Conv2dShape& s, const float* x, const float* w,
+                           const float* b, float* y, bool relu, cudaStream_t stream) {
+  const ConvSizes z = conv_sizes(op, s);
+  LENET_CHECK_NOT_NULL(op, x, w, y);
   const int K = z.C * z.KH * z.KW, P = z.OH * z.OW;
   detail::launch_gemm(
-      "conv2d_forward", z.OC, z.N * P, K, StridedMatrix{w, K, 1},
+      op, z.OC, z.N * P, K, StridedMatrix{w, K, 1},
       Patches<false>{padded_input(z, x), radix(z.KH, z.KW), radix(z.OH, z.OW), z.stride, z.pad},
-      StoreConvOutput{y, b, z.OC, P}, stream);
+      StoreConvOutput{y, b, z.OC, P, relu}, stream);
+}
+
+// relu: dx through the ReLU whose output is x (x unused otherwise).
+void launch_conv2d_backward_data(const char* op, const Conv2dShape& s, const float* dy,
+                                 const float* w, const float* x, float* dx, bool relu,
+                                 cudaStream_t stream) {
+  const ConvSizes z = conv_sizes(op, s);
+  LENET_CHECK_NOT_NULL(op, dy, w, dx);
+  if (relu) LENET_CHECK_NOT_NULL(op, x);
+  const Radix tap = radix(z.KH, z.KW);
+  detail::launch_gemm(op, z.C, z.N * z.H * z.W, z.OC * z.KH * z.KW, ChannelRows{w, z.C, tap},
+                      OutputGradAtTap{dy, z.OC, z.OH, z.OW, z.stride, tap, radix(z.H, z.W), z.pad},
+                      StoreInputGrad{dx, z.C, z.H * z.W, relu ? x : nullptr}, stream);
+}
+
+}  // namespace
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                    cudaStream_t stream) {
+  launch_conv2d_forward("conv2d_forward", s, x, w, b, y, false, stream);
+}
+
+void conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                         float* y, cudaStream_t stream) {
+  launch_conv2d_forward("conv2d_forward_relu", s, x, w, b, y, true, stream);
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           cudaStream_t stream) {
-  const ConvSizes z = conv_sizes("conv2d_backward_data", s);
-  LENET_CHECK_NOT_NULL("conv2d_backward_data", dy, w, dx);
-  const Radix tap = radix(z.KH, z.KW);
-  detail::launch_gemm("conv2d_backward_data", z.C, z.N * z.H * z.W, z.OC * z.KH * z.KW,
-                      ChannelRows{w, z.C, tap},
-                      OutputGradAtTap{dy, z.OC, z.OH, z.OW, z.stride, tap, radix(z.H, z.W), z.pad},
-                      StoreInputGrad{dx, z.C, z.H * z.W}, stream);
+  launch_conv2d_backward_data("conv2d_backward_data", s, dy, w, nullptr, dx, false, stream);
+}
+
+void conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
+                               const float* x, float* dx, cudaStream_t stream) {
+  launch_conv2d_backward_data("conv2d_backward_data_relu", s, dy, w, x, dx, true, stream);
 }
 
 void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy, float* dw,

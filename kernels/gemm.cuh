@@ -44,6 +44,7 @@
 #include <utility>
 
 #include "launch.h"
+#include "relu.cuh"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
@@ -131,13 +132,24 @@ struct WithOnesColumn {
   __device__ void advance(Cursor& c) const { b.advance(c.inner); }
 };
 
-// out(m, n) + bias[n] (bias may be null) into a row-major [M, N] matrix.
+// What a store does to a value before it writes it (relu.cuh): nothing, ReLU (a fused forward),
+// or ReLU's backward through the ReLU whose output is the same-shaped `relu_output` (a fused
+// input gradient).
+enum class Epilogue { kNone, kRelu, kReluGradient };
+
+// out(m, n) + bias[n] (bias may be null) into a row-major [M, N] matrix, through epilogue.
 struct StoreRowMajor {
   float* out;
   std::int64_t N;
   const float* bias;
+  Epilogue epilogue = Epilogue::kNone;
+  const float* relu_output = nullptr;  // [M, N], for kReluGradient
   __device__ void operator()(int m, int n, float v) const {
-    out[m * N + n] = bias != nullptr ? v + bias[n] : v;
+    const std::int64_t i = m * N + n;
+    if (bias != nullptr) v += bias[n];
+    if (epilogue == Epilogue::kRelu) v = relu_value(v);
+    if (epilogue == Epilogue::kReluGradient) v = relu_gradient(v, relu_output[i]);
+    out[i] = v;
   }
 };
 

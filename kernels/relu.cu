@@ -1,5 +1,5 @@
-// ReLU, elementwise:
-//   relu_forward:  y[i] = x[i] > 0 ? x[i] : 0            (y overwritten; y may alias x)
+// ReLU, elementwise (the rule: relu.cuh):
+//   relu_forward:  y[i] = x[i] > 0 ? x[i] : 0            (y overwritten; y may alias x; NaN kept)
 //   relu_backward: dx[i] = x[i] > 0 ? dy[i] : 0          (dx overwritten; zero at x == 0, as PyTorch)
 // One thread per element in a grid-stride loop, so any n fits any grid: thread t of the grid
 // handles t, t + (threads in the grid), t + 2 * (threads in the grid), ... The loop is spelled
@@ -11,6 +11,7 @@
 #include <lenet/shapes.h>
 
 #include "launch.h"
+#include "relu.cuh"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
@@ -23,9 +24,7 @@ __global__ void relu_forward_kernel(const float* x, float* y, std::int64_t n) {
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
-    const float v = x[i];
-    // v > 0 is false for NaN, so write v itself then: NaN propagates as in PyTorch.
-    y[i] = (v > 0.0f || v != v) ? v : 0.0f;
+    y[i] = relu_value(x[i]);
   }
 }
 
@@ -33,7 +32,7 @@ __global__ void relu_backward_kernel(const float* dy, const float* x, float* dx,
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
-    dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    dx[i] = relu_gradient(dy[i], x[i]);
   }
 }
 

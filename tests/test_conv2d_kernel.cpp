@@ -8,12 +8,14 @@
 
 #include <lenet/cpu_ref/conv2d.h>
 #include <lenet/kernels/conv2d.h>
+#include <lenet/kernels/relu.h>
 #include <lenet/shapes.h>
 
 #include "support/arguments.h"
 #include "support/cases.h"
 #include "support/compare.h"
 #include "support/device.h"
+#include "support/fused.h"
 #include "support/layer_inputs.h"
 #include "support/thread_order.h"
 #include "support/throws.h"
@@ -248,6 +250,26 @@ TEST(Conv2dKernel, BackwardDataAndFilterAreDeterministic) {
   });
 }
 
+// The fused launchers give bitwise what the plain launcher followed by the ReLU launcher gives,
+// the backward's x being a ReLU's output (about half of it 0).
+TEST(Conv2dKernel, FusedReluFormsAreBitwiseTheOpThenItsRelu) {
+  namespace k = lenet::kernels;
+  for (const Conv2dShape& s :
+       {Conv2dShape{2, 3, 11, 13, 20, 5, 5, 2, 2}, Conv2dShape{3, 6, 12, 12, 16, 5, 5}}) {
+    LayerInputs<float> in = conv_inputs(s);
+    for (float& v : in.x) v = v > 0.0f ? v : 0.0f;
+    const DeviceArray<float> x(in.x), w(in.w), b(in.b), dy(in.dy);
+    EXPECT_TRUE(lenet::test::fused_forward_matches(
+        s.y_size(), [&](float* y) { k::conv2d_forward(s, x.get(), w.get(), b.get(), y); },
+        [&](float* y) { k::conv2d_forward_relu(s, x.get(), w.get(), b.get(), y); }))
+        << "y";
+    EXPECT_TRUE(lenet::test::fused_gradient_matches(
+        s.x_size(), x.get(), [&](float* dx) { k::conv2d_backward_data(s, dy.get(), w.get(), dx); },
+        [&](float* dx) { k::conv2d_backward_data_relu(s, dy.get(), w.get(), x.get(), dx); }))
+        << "dx";
+  }
+}
+
 // Each launcher applies Conv2dShape::check (its rules: test_shapes.cpp) and checks its pointers.
 TEST(Conv2dKernel, LaunchersCheckShapeAndPointers) {
   namespace k = lenet::kernels;
@@ -262,6 +284,13 @@ TEST(Conv2dKernel, LaunchersCheckShapeAndPointers) {
   EXPECT_TRUE(checks_shape_and_pointers(
       "conv2d_backward_data", s, zero_stride, "stride", {"dy", "w", "dx"},
       [](auto... a) { k::conv2d_backward_data(a...); }, dy.get(), w.get(), dx.get()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "conv2d_forward_relu", s, zero_stride, "stride", {"x", "w", kOptional, "y"},
+      [](auto... a) { k::conv2d_forward_relu(a...); }, x.get(), w.get(), b.get(), y.get()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "conv2d_backward_data_relu", s, zero_stride, "stride", {"dy", "w", "x", "dx"},
+      [](auto... a) { k::conv2d_backward_data_relu(a...); }, dy.get(), w.get(), x.get(),
+      dx.get()));
   EXPECT_TRUE(checks_shape_and_pointers(
       "conv2d_backward_filter", s, zero_stride, "stride", {"x", "dy", "dw", kOptional},
       [](auto... a) { k::conv2d_backward_filter(a..., nullptr, 0); }, x.get(), dy.get(),

@@ -58,27 +58,27 @@ std::unique_ptr<le::Backend> backend_under_test(std::string* /*why*/) {
 
 // Simulator launches of one training step as Trainer::run takes it
 // (LenetModel::queue_train_step), from its op list and the launchers in kernels/*.cu (one
-// kernel per op call, except the weight gradients, whose bias sums ride in the dw GEMM as a
-// column of ones and whose reduction is split over slices and summed by a second kernel when it
-// is long enough (docs/kernels.md, "Split-K"): at this test's batch of 16,
-// conv2d_backward_filter splits (conv1 and conv2: the GEMM and the sum of the slices) and
-// linear_backward does not (16 terms: a GEMM for dx and one for dw and db)):
+// kernel per op call, the fused *_relu ops included, except the weight gradients, whose bias
+// sums ride in the dw GEMM as a column of ones and whose reduction is split over slices and
+// summed by a second kernel when it is long enough (docs/kernels.md, "Split-K"): at this test's
+// batch of 16, conv2d_backward_filter splits (conv1 and conv2: the GEMM and the sum of the
+// slices) and linear_backward does not (16 terms: a GEMM for dx and one for dw and db)):
 //   gather_batch                                                                      1
-//   forward      2 x (conv2d_forward, relu_forward, maxpool2d_forward)                  6
-//                fc1, fc2: linear_forward + relu_forward; fc3: linear_forward           5
+//   forward      2 x (conv2d_forward_relu, maxpool2d_forward)                           4
+//                fc1, fc2: linear_forward_relu; fc3: linear_forward                     3
 //   count_correct                                                                      1
 //   backward     softmax_cross_entropy                                                  1
-//                3 x linear_backward (dx, dw and db) + 2 x relu_backward                8
-//                2 x (maxpool2d_backward, relu_backward, conv2d_backward_filter (2))    8
-//                conv2d_backward_data of conv2 (conv1's dx is not needed)              1
+//                3 x linear_backward_relu (dx, dw and db)                               6
+//                2 x (maxpool2d_backward, conv2d_backward_filter (2))                   6
+//                conv2d_backward_data_relu of conv2 (conv1's dx is not needed)         1
 //   sgd_step     sgd_momentum_step over the one flat buffer of all parameters           1
 //   record_step                                                                        1
-constexpr std::uint64_t kSimLaunchesPerStep = 33;
+constexpr std::uint64_t kSimLaunchesPerStep = 25;
 
 // Simulator launches of the self-check: one per op, plus one for conv2d_backward_filter's sum
-// of slices (its 189 terms split in 2) and one for linear_backward's dw and db (5 terms, not
-// split).
-constexpr std::uint64_t kSimLaunchesPerSelfCheck = 15;
+// of slices (its 189 terms split in 2) and one each for linear_backward's and
+// linear_backward_relu's dw and db (5 terms, not split).
+constexpr std::uint64_t kSimLaunchesPerSelfCheck = 20;
 
 // Launches the backend under test should add to the simulator's count for `sim_launches`
 // launches of work: all of them on sim, none on cuda (its kernels run on the GPU).
@@ -151,7 +151,7 @@ TEST(EngineKernelBackend, SelfCheckPasses) {
   const std::uint64_t before = lenet::sim::launch_count();
   const le::SelfCheckReport report = le::self_check(*backend);
   EXPECT_EQ(lenet::sim::launch_count() - before, expected_launches(kSimLaunchesPerSelfCheck));
-  EXPECT_EQ(report.ops.size(), 13u);
+  EXPECT_EQ(report.ops.size(), 17u);
   for (const le::OpCheck& op : report.ops) EXPECT_LE(op.max_fraction, 1.0) << op.op;
 }
 

@@ -20,7 +20,8 @@ const std::vector<std::string> kOps = {
     "normalize_u8",       "conv2d_forward",     "conv2d_backward_data", "conv2d_backward_filter",
     "maxpool2d_forward",  "maxpool2d_backward", "relu_forward",         "relu_backward",
     "linear_forward",     "linear_backward",    "softmax_cross_entropy", "count_correct",
-    "sgd_momentum_step"};
+    "sgd_momentum_step",  "conv2d_forward_relu", "conv2d_backward_data_relu",
+    "linear_forward_relu", "linear_backward_relu"};
 
 void expect_passes(le::Backend& backend) {
   const le::SelfCheckReport report = le::self_check(backend);
@@ -149,6 +150,28 @@ class CorruptingBackend final : public le::Backend {
     corrupt("sgd_momentum_step", "p", p);
     corrupt("sgd_momentum_step", "v", v);
   }
+  void conv2d_forward_relu(const lenet::Conv2dShape& s, const float* x, const float* w,
+                           const float* b, float* y) override {
+    if (runs("conv2d_forward_relu")) inner_->conv2d_forward_relu(s, x, w, b, y);
+    corrupt("conv2d_forward_relu", "y", y);
+  }
+  void conv2d_backward_data_relu(const lenet::Conv2dShape& s, const float* dy, const float* w,
+                                 const float* x, float* dx) override {
+    if (runs("conv2d_backward_data_relu")) inner_->conv2d_backward_data_relu(s, dy, w, x, dx);
+    corrupt("conv2d_backward_data_relu", "dx", dx);
+  }
+  void linear_forward_relu(const lenet::LinearShape& s, const float* x, const float* w,
+                           const float* b, float* y) override {
+    if (runs("linear_forward_relu")) inner_->linear_forward_relu(s, x, w, b, y);
+    corrupt("linear_forward_relu", "y", y);
+  }
+  void linear_backward_relu(const lenet::LinearShape& s, const float* dy, const float* x,
+                            const float* w, float* dx, float* dw, float* db) override {
+    if (runs("linear_backward_relu")) inner_->linear_backward_relu(s, dy, x, w, dx, dw, db);
+    corrupt("linear_backward_relu", "dx", dx);
+    corrupt("linear_backward_relu", "dw", dw);
+    corrupt("linear_backward_relu", "db", db);
+  }
 
  private:
   bool runs(const char* op) const { return !(c_.skip && c_.op == op); }
@@ -206,7 +229,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Corruption{"softmax_cross_entropy", "dlogits", 2},
                       Corruption{"count_correct", "correct", 0},
                       Corruption{"sgd_momentum_step", "p", 2},
-                      Corruption{"sgd_momentum_step", "v", 2}),
+                      Corruption{"sgd_momentum_step", "v", 2},
+                      Corruption{"conv2d_forward_relu", "y", 2},
+                      Corruption{"conv2d_backward_data_relu", "dx", 2},
+                      Corruption{"linear_forward_relu", "y", 2},
+                      Corruption{"linear_backward_relu", "dx", 2},
+                      Corruption{"linear_backward_relu", "dw", 2},
+                      Corruption{"linear_backward_relu", "db", 2}),
     [](const ::testing::TestParamInfo<Corruption>& info) {
       return info.param.op + "_" + info.param.output;
     });

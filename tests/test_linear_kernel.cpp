@@ -8,12 +8,14 @@
 
 #include <lenet/cpu_ref/linear.h>
 #include <lenet/kernels/linear.h>
+#include <lenet/kernels/relu.h>
 #include <lenet/shapes.h>
 
 #include "support/arguments.h"
 #include "support/cases.h"
 #include "support/compare.h"
 #include "support/device.h"
+#include "support/fused.h"
 #include "support/layer_inputs.h"
 #include "support/thread_order.h"
 #include "support/throws.h"
@@ -190,6 +192,35 @@ TEST(LinearKernel, BackwardIsDeterministic) {
   }
 }
 
+// The fused launchers give bitwise what the plain launcher followed by the ReLU launcher gives,
+// x being a ReLU's output (about half of it 0); the second shape splits the batch.
+TEST(LinearKernel, FusedReluFormsAreBitwiseTheOpThenItsRelu) {
+  namespace k = lenet::kernels;
+  for (const LinearShape& s : {LinearShape{5, 40, 19}, LinearShape{200, 31, 17}}) {
+    LayerInputs<float> in = linear_inputs(s);
+    for (float& v : in.x) v = v > 0.0f ? v : 0.0f;
+    const DeviceArray<float> x(in.x), w(in.w), b(in.b), dy(in.dy);
+    EXPECT_TRUE(fused_forward_matches(
+        s.y_size(), [&](float* y) { k::linear_forward(s, x.get(), w.get(), b.get(), y); },
+        [&](float* y) { k::linear_forward_relu(s, x.get(), w.get(), b.get(), y); }))
+        << "y";
+
+    const LinearGrads<float> plain = kernel_backward(s, in);
+    std::vector<float> dx = plain.dx;
+    for (std::size_t i = 0; i < dx.size(); ++i) dx[i] = in.x[i] > 0.0f ? dx[i] : 0.0f;
+    ASSERT_NE(dx, plain.dx) << "the mask cut nothing";
+    const std::size_t bytes = k::linear_backward_workspace_bytes(s);
+    DeviceArray<float> workspace = workspace_of(bytes);
+    DeviceArray<float> fused_dx = poisoned<float>(s.x_size()), dw = poisoned<float>(s.w_size()),
+                       db = poisoned<float>(s.b_size());
+    k::linear_backward_relu(s, dy.get(), x.get(), w.get(), fused_dx.get(), dw.get(), db.get(),
+                            workspace.get(), bytes);
+    EXPECT_TRUE(bitwise_equal(fused_dx.download(), dx)) << "dx";
+    EXPECT_TRUE(bitwise_equal(dw.download(), plain.dw)) << "dw";
+    EXPECT_TRUE(bitwise_equal(db.download(), plain.db)) << "db";
+  }
+}
+
 // Each launcher applies LinearShape::check (its rules: test_shapes.cpp) and checks its pointers.
 TEST(LinearKernel, LaunchersCheckShapeAndPointers) {
   namespace k = lenet::kernels;
@@ -202,6 +233,13 @@ TEST(LinearKernel, LaunchersCheckShapeAndPointers) {
   EXPECT_TRUE(checks_shape_and_pointers(
       "linear_backward", s, no_inputs, "in", {"dy", "x", "w", kOptional, "dw", kOptional},
       [](auto... a) { k::linear_backward(a..., nullptr, 0); }, dy.get(), x.get(), w.get(),
+      dx.get(), dw.get(), db.get()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "linear_forward_relu", s, no_inputs, "in", {"x", "w", kOptional, "y"},
+      [](auto... a) { k::linear_forward_relu(a...); }, x.get(), w.get(), b.get(), y.get()));
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "linear_backward_relu", s, no_inputs, "in", {"dy", "x", "w", "dx", "dw", kOptional},
+      [](auto... a) { k::linear_backward_relu(a..., nullptr, 0); }, dy.get(), x.get(), w.get(),
       dx.get(), dw.get(), db.get()));
 }
 

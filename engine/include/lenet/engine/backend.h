@@ -67,7 +67,7 @@ class Buffer {
 // driver loaded, if any.
 struct KernelCode {
   enum class Kind {
-    kHost,       // cpu: the reference ops, compiled for this CPU; no kernel image
+    kHost,       // cpu: the cpu backend's own ops, compiled for this CPU; no kernel image
     kSimulator,  // sim: the CUDA kernel source, run by the CPU simulator
     kGpu,        // cuda: the module the CUDA driver loaded for the current GPU
   };
@@ -138,6 +138,21 @@ class Backend {
                              const std::int32_t* labels, std::int64_t* correct) = 0;
   virtual void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g,
                                  float* v) = 0;
+
+  // The fused forms the model runs (LenetModel): a layer and the ReLU after it, forward, and a
+  // layer's input gradient through the ReLU that produced its input x (directly or through a
+  // max-pool), backward: dx = 0 where x <= 0. These defaults call the op and then relu_forward
+  // or relu_backward; sim and cuda run one kernel each (lenet/kernels/conv2d.h, linear.h),
+  // with bitwise the same results.
+  virtual void conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w,
+                                   const float* b, float* y);
+  virtual void conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
+                                         const float* x, float* dx);
+  virtual void linear_forward_relu(const LinearShape& s, const float* x, const float* w,
+                                   const float* b, float* y);
+  // dx must not be null.
+  virtual void linear_backward_relu(const LinearShape& s, const float* dy, const float* x,
+                                    const float* w, float* dx, float* dw, float* db);
 
   // The training step's bookkeeping, so that no host code runs between steps (contracts:
   // lenet/kernels/batch.h): a batch gathered and normalized from a data set resident in this

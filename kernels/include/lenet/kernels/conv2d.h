@@ -21,6 +21,15 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           cudaStream_t stream = nullptr);
 
+// The fused forms a training step runs, one launch each, bitwise what the two launches give:
+// conv2d_forward then relu_forward on y; and conv2d_backward_data then relu_backward with x as
+// the ReLU's output (dx = 0 where x <= 0), for an x [N, C, H, W] that a ReLU produced, directly
+// or through a max-pool (which keeps the sign of what it selects, so the mask is the same).
+void conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                         float* y, cudaStream_t stream = nullptr);
+void conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
+                               const float* x, float* dx, cudaStream_t stream = nullptr);
+
 // dw and db, overwritten (not accumulated), deterministic.  x: [N, C, H, W],
 // dy: [N, OC, OH, OW], dw: [OC, C, KH, KW], db: [OC] or null.
 //

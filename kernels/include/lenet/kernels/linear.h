@@ -28,6 +28,16 @@ void linear_backward(const LinearShape& s, const float* dy, const float* x, cons
                      float* dx, float* dw, float* db, void* workspace, std::size_t workspace_bytes,
                      cudaStream_t stream = nullptr);
 
+// The fused forms a training step runs, bitwise what the op followed by relu_forward or
+// relu_backward gives: linear_forward with ReLU on y; linear_backward with dx (not null here)
+// through the ReLU whose output is x (dx = 0 where x <= 0), x being a ReLU's output, directly or
+// through a max-pool (conv2d.h).
+void linear_forward_relu(const LinearShape& s, const float* x, const float* w, const float* b,
+                         float* y, cudaStream_t stream = nullptr);
+void linear_backward_relu(const LinearShape& s, const float* dy, const float* x, const float* w,
+                          float* dx, float* dw, float* db, void* workspace,
+                          std::size_t workspace_bytes, cudaStream_t stream = nullptr);
+
 // The workspace linear_backward needs for shape s, in bytes (0: none).
 std::size_t linear_backward_workspace_bytes(const LinearShape& s);
 
