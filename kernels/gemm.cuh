@@ -51,15 +51,33 @@ inline namespace LENET_KERNELS_ABI {
 
 constexpr int kGemmTile = 16;
 
+// Whether an operand is loaded with its fixed index along threadIdx.x (SwappedLoads below).
+template <typename Load, typename = void>
+struct SwapsLoads {
+  static constexpr bool value = false;
+};
+template <typename Load>
+struct SwapsLoads<Load, decltype(void(Load::kSwapLoads))> {
+  static constexpr bool value = Load::kSwapLoads;
+};
+
 template <int kTile, typename LoadA, typename LoadB, typename Store>
 __global__ void implicit_gemm_kernel(int M, int N, int K, int slice_length, LoadA a, LoadB b,
                                      Store store) {
-  // No padding column. With kTile = 16 a warp is two tile rows (ty, ty + 1) of 16 threads:
-  // its stores cover 32 consecutive words, one per bank; in the product a_tile[ty][k] is one
-  // broadcast per half-warp (two banks apart) and b_tile[k][tx] is one row that both halves
-  // read. A +1 padding would only add a two-way conflict to the stores.
-  __shared__ float a_tile[kTile][kTile];
-  __shared__ float b_tile[kTile][kTile];
+  // Which element of each tile this thread loads. Normally thread (ty, tx) loads a(m0 + ty,
+  // k0 + tx) and b(k0 + ty, n0 + tx): consecutive threads read consecutive k of a and
+  // consecutive n of b, adjacent words for a row-major a and b. An operand stored the other way
+  // (a transposed view: w^T, dy^T) is adjacent along the other index, so it swaps the roles of
+  // tx and ty (SwappedLoads) and a warp's loads stay 16-word stretches.
+  constexpr bool kSwapA = SwapsLoads<LoadA>::value, kSwapB = SwapsLoads<LoadB>::value;
+  // A swapped operand is stored into its tile down a column, tile[tx][ty]: without a padding
+  // column the 16 threads of a half-warp would hit 2 banks (8-way conflicts); with it, 16. The
+  // other tiles have none: a warp is two tile rows (ty, ty + 1) of 16 threads, its stores cover
+  // 32 consecutive words, one per bank, and in the product a_tile[ty][k] is one broadcast per
+  // half-warp and b_tile[k][tx] one row that both halves read; a padding column would only add
+  // a two-way conflict to the stores.
+  __shared__ float a_tile[kTile][kTile + (kSwapA ? 1 : 0)];
+  __shared__ float b_tile[kTile][kTile + (kSwapB ? 1 : 0)];
 
   const int tx = threadIdx.x;  // column inside the tile
   const int ty = threadIdx.y;  // row inside the tile
@@ -69,12 +87,17 @@ __global__ void implicit_gemm_kernel(int M, int N, int K, int slice_length, Load
   const int k_begin = static_cast<int>(blockIdx.z) * slice_length;
   const int k_end = K - k_begin < slice_length ? K : k_begin + slice_length;
 
-  typename LoadA::Cursor a_at = a.row(m < M ? m : M - 1, k_begin + tx);
-  typename LoadB::Cursor b_at = b.column(k_begin + ty, n < N ? n : N - 1);
+  // This thread's loads: a_tile[ai][ak] = a(am, k0 + ak), b_tile[bk][bj] = b(k0 + bk, bn).
+  const int ai = kSwapA ? tx : ty, ak = kSwapA ? ty : tx;
+  const int bk = kSwapB ? tx : ty, bj = kSwapB ? ty : tx;
+  const int am = static_cast<int>(blockIdx.y) * kTile + ai;
+  const int bn = static_cast<int>(blockIdx.x) * kTile + bj;
+  typename LoadA::Cursor a_at = a.row(am < M ? am : M - 1, k_begin + ak);
+  typename LoadB::Cursor b_at = b.column(k_begin + bk, bn < N ? bn : N - 1);
   float acc = 0.0f;
   for (int k0 = k_begin; k0 < k_end; k0 += kTile) {
-    a_tile[ty][tx] = (m < M && k0 + tx < k_end) ? a.load(a_at) : 0.0f;
-    b_tile[ty][tx] = (k0 + ty < k_end && n < N) ? b.load(b_at) : 0.0f;
+    a_tile[ai][ak] = (am < M && k0 + ak < k_end) ? a.load(a_at) : 0.0f;
+    b_tile[bk][bj] = (k0 + bk < k_end && bn < N) ? b.load(b_at) : 0.0f;
     a.advance(a_at);
     b.advance(b_at);
     __syncthreads();
@@ -115,6 +138,13 @@ struct StridedMatrix {
   __device__ Cursor column(int i, int j) const { return {p + i * rs + j * cs, kGemmTile * rs}; }
   __device__ float load(const Cursor& c) const { return *c.at; }
   __device__ void advance(Cursor& c) const { c.at += c.step; }
+};
+
+// An operand loaded with its fixed index (m of a, n of b) along threadIdx.x: for a transposed
+// view, whose adjacent words lie along that index (implicit_gemm_kernel says why).
+template <typename Load>
+struct SwappedLoads : Load {
+  static constexpr bool kSwapLoads = true;
 };
 
 // b with one more column, n = N, of ones: column N of the product a x b is then the row sums of

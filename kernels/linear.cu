@@ -36,7 +36,7 @@ void launch_linear_forward(const char* op, const LinearShape& s, const float* x,
   check_linear(op, s);
   LENET_CHECK_NOT_NULL(op, x, w, y);
   detail::launch_gemm(op, s.N, s.out, s.in, StridedMatrix{x, s.in, 1},
-                      StridedMatrix{w, 1, s.in},  // w^T: element (k, n) is w[n, k]
+                      SwappedLoads<StridedMatrix>{{w, 1, s.in}},  // w^T: (k, n) is w[n, k]
                       StoreRowMajor{y, s.out, b, epilogue}, stream);
 }
 
@@ -52,8 +52,8 @@ void launch_linear_backward(const char* op, const LinearShape& s, const float* d
                         StridedMatrix{w, s.in, 1}, StoreRowMajor{dx, s.in, nullptr, epilogue, x},
                         stream);
   }
-  detail::launch_weight_gradient(op, s.out, s.in, s.N,
-                                 StridedMatrix{dy, 1, s.out},  // dy^T: (m, k) is dy[k, m]
+  // dw = dy^T x: a(m, k) is dy[k, m].
+  detail::launch_weight_gradient(op, s.out, s.in, s.N, SwappedLoads<StridedMatrix>{{dy, 1, s.out}},
                                  StridedMatrix{x, s.in, 1}, dw, db, workspace, workspace_bytes,
                                  stream);
 }
