@@ -6,6 +6,9 @@
 //                   that its backward reads; cuDNN's backward reads x and y instead)
 //   relu1, relu2    ReLU forward and backward on conv1's and conv2's outputs
 //   fc1, fc2, fc3   linear forward, and backward (dx, dw and db)
+//   fused forms     what the training step runs: conv1, conv2 forward_relu and
+//                   backward_data_relu, fc1, fc2 forward_relu and backward_relu, each against
+//                   cuDNN's or cuBLAS's op followed by cuDNN's activation (two calls)
 // Every case is validated first: both on the same random inputs in [-1, 1], each output within
 // 1e-3 of the largest magnitude of cuDNN's (float32 sums in other orders; a wrong index or a
 // lost term is off by far more). Then each side is timed with CUDA events around every launch
@@ -45,11 +48,15 @@ using lenet::engine::CudnnOps;
 // Device buffers that live as long as the benchmark.
 class Arena {
  public:
-  // n floats uniform in [-1, 1].
-  float* random(std::int64_t n) {
+  // n floats uniform in [-1, 1]; relu_output: then through a ReLU (about half of them 0), the
+  // x of the fused backward ops.
+  float* random(std::int64_t n, bool relu_output = false) {
     std::vector<float> host(static_cast<std::size_t>(n));
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     for (float& v : host) v = u(rng_);
+    if (relu_output) {
+      for (float& v : host) v = v > 0.0f ? v : 0.0f;
+    }
     floats_.emplace_back(host);
     return floats_.back().data();
   }
@@ -105,6 +112,22 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      [=] { lk::conv2d_backward_data(cs, dy, w, dx0, stream); },
                      [=, &vendor] { vendor.conv2d_backward_data(cs, dy, w, dx1); },
                      {{"dx", dx0, dx1, cs.x_size()}}});
+    // The fused forms the training step runs, against cuDNN's op and its activation.
+    cases.push_back({name + ".forward_relu", N, conv_flops(cs), false,
+                     [=] { lk::conv2d_forward_relu(cs, x, w, b, y0, stream); },
+                     [=, &vendor] {
+                       vendor.conv2d_forward(cs, x, w, b, y1);
+                       vendor.relu_forward(cs.y_size(), y1, y1);
+                     },
+                     {{"y", y0, y1, cs.y_size()}}});
+    const float* relu_x = a.random(cs.x_size(), true);
+    cases.push_back({name + ".backward_data_relu", N, conv_flops(cs), false,
+                     [=] { lk::conv2d_backward_data_relu(cs, dy, w, relu_x, dx0, stream); },
+                     [=, &vendor] {
+                       vendor.conv2d_backward_data(cs, dy, w, dx1);
+                       vendor.relu_backward(cs.x_size(), dx1, relu_x, dx1);
+                     },
+                     {{"dx", dx0, dx1, cs.x_size()}}});
     float *dw0 = a.floats(cs.w_size()), *dw1 = a.floats(cs.w_size());
     float *db0 = a.floats(cs.OC), *db1 = a.floats(cs.OC);
     const std::size_t ws = lk::conv2d_backward_filter_workspace_bytes(cs);
@@ -154,7 +177,7 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
   add_relu("relu1", s.conv1.y_size());
   add_relu("relu2", s.conv2.y_size());
 
-  const auto add_linear = [&](const std::string& name, const lenet::LinearShape& ls) {
+  const auto add_linear = [&](const std::string& name, const lenet::LinearShape& ls, bool relu) {
     const double mads = static_cast<double>(ls.N * ls.in * ls.out);
     const float *x = a.random(ls.x_size()), *w = a.random(ls.w_size()), *b = a.random(ls.out);
     const float* dy = a.random(ls.y_size());
@@ -177,10 +200,33 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      {{"dx", dx0, dx1, ls.x_size()},
                       {"dw", dw0, dw1, ls.w_size()},
                       {"db", db0, db1, ls.out}}});
+    if (!relu) return;  // fc3: no ReLU on either side
+    cases.push_back({name + ".forward_relu", N, 2.0 * mads, false,
+                     [=] { lk::linear_forward_relu(ls, x, w, b, y0, stream); },
+                     [=, &vendor] {
+                       vendor.linear_forward(ls, x, w, b, y1);
+                       vendor.relu_forward(ls.y_size(), y1, y1);
+                     },
+                     {{"y", y0, y1, ls.y_size()}}});
+    const float* relu_x = a.random(ls.x_size(), true);
+    cases.push_back({name + ".backward_relu", N, 4.0 * mads, false,
+                     [=] {
+                       lk::linear_backward_relu(ls, dy, relu_x, w, dx0, dw0, db0, workspace, ws,
+                                                stream);
+                     },
+                     [=, &vendor] {
+                       vendor.linear_backward(ls, dy, relu_x, w, dx1, dw1, db1);
+                       vendor.relu_backward(ls.x_size(), dx1, relu_x, dx1);
+                     },
+                     {{"dx", dx0, dx1, ls.x_size()},
+                      {"dw", dw0, dw1, ls.w_size()},
+                      {"db", db0, db1, ls.out}}});
   };
-  add_linear("fc1", s.fc1);
-  add_linear("fc2", s.fc2);
-  add_linear("fc3", s.fc3);
+  // In the step, fc1 and fc2 run their fused forms (fc1's backward masks by pool2's output,
+  // fc2's by fc1's ReLU); fc3 runs the plain ones.
+  add_linear("fc1", s.fc1, true);
+  add_linear("fc2", s.fc2, true);
+  add_linear("fc3", s.fc3, false);
   return cases;
 }
 
