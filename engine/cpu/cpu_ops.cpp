@@ -521,14 +521,17 @@ void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* d
     }
     return;
   }
+  // dw^T [K, OC] = col * dy^T, K (150 for LeNet's conv2) the rows that fill Eigen's panels
+  // of 48 where OC (16) would leave most of one empty; transposed into dw at the end.
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
   float* col = grow(ws.col, K * G * P);
-  float* dyt = grow(ws.tmp, s.OC * G * P);
+  float* dyt = grow(ws.tmp, s.OC * G * P + K * s.OC);
+  float* dwt = dyt + s.OC * G * P;
   for (std::int64_t n0 = 0; n0 < s.N; n0 += G) {
     const std::int64_t gn = std::min(G, s.N - n0), ld = gn * P;
     im2col_group(s, x, n0, gn, col);
     gather_channels(dy + n0 * s.OC * P, gn, s.OC, P, dyt);
-    gemm(mat(dyt, s.OC, ld, ld), mat(col, K, ld, ld).transpose(), mat(dw, s.OC, K, K), n0 > 0);
+    gemm(mat(col, K, ld, ld), mat(dyt, s.OC, ld, ld).transpose(), mat(dwt, K, s.OC, s.OC), n0 > 0);
     if (db != nullptr) {
       for (std::int64_t oc = 0; oc < s.OC; ++oc) {
         const float row_sum = sum(dyt + oc * ld, ld);
@@ -536,6 +539,7 @@ void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* d
       }
     }
   }
+  mat(dw, s.OC, K, K) = mat(dwt, K, s.OC, s.OC).transpose();
 }
 
 // The reference's rule: the first maximum in row-major window order wins; a NaN replaces any
