@@ -99,6 +99,17 @@ double conv_flops(const lenet::Conv2dShape& s) {
 std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStream_t stream) {
   const ref::LenetShapes s = ref::lenet_shapes(N);
   std::vector<Case> cases;
+  // A fused forward case: ours against vendor_op followed by cuDNN's ReLU on y1 [n].
+  const auto add_forward_relu = [&](const std::string& op, double flops, std::function<void()> ours,
+                                    std::function<void()> vendor_op, float* y0, float* y1,
+                                    std::int64_t n) {
+    cases.push_back({op, N, flops, false, std::move(ours),
+                     [=, &vendor] {
+                       vendor_op();
+                       vendor.relu_forward(n, y1, y1);
+                     },
+                     {{"y", y0, y1, n}}});
+  };
   const auto add_conv = [&](const std::string& name, const lenet::Conv2dShape& cs) {
     const float *x = a.random(cs.x_size()), *w = a.random(cs.w_size()), *b = a.random(cs.OC);
     const float* dy = a.random(cs.y_size());
@@ -113,13 +124,10 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      [=, &vendor] { vendor.conv2d_backward_data(cs, dy, w, dx1); },
                      {{"dx", dx0, dx1, cs.x_size()}}});
     // The fused forms the training step runs, against cuDNN's op and its activation.
-    cases.push_back({name + ".forward_relu", N, conv_flops(cs), false,
-                     [=] { lk::conv2d_forward_relu(cs, x, w, b, y0, stream); },
-                     [=, &vendor] {
-                       vendor.conv2d_forward(cs, x, w, b, y1);
-                       vendor.relu_forward(cs.y_size(), y1, y1);
-                     },
-                     {{"y", y0, y1, cs.y_size()}}});
+    add_forward_relu(
+        name + ".forward_relu", conv_flops(cs),
+        [=] { lk::conv2d_forward_relu(cs, x, w, b, y0, stream); },
+        [=, &vendor] { vendor.conv2d_forward(cs, x, w, b, y1); }, y0, y1, cs.y_size());
     const float* relu_x = a.random(cs.x_size(), true);
     cases.push_back({name + ".backward_data_relu", N, conv_flops(cs), false,
                      [=] { lk::conv2d_backward_data_relu(cs, dy, w, relu_x, dx0, stream); },
@@ -201,13 +209,10 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                       {"dw", dw0, dw1, ls.w_size()},
                       {"db", db0, db1, ls.out}}});
     if (!relu) return;  // fc3: no ReLU on either side
-    cases.push_back({name + ".forward_relu", N, 2.0 * mads, false,
-                     [=] { lk::linear_forward_relu(ls, x, w, b, y0, stream); },
-                     [=, &vendor] {
-                       vendor.linear_forward(ls, x, w, b, y1);
-                       vendor.relu_forward(ls.y_size(), y1, y1);
-                     },
-                     {{"y", y0, y1, ls.y_size()}}});
+    add_forward_relu(
+        name + ".forward_relu", 2.0 * mads,
+        [=] { lk::linear_forward_relu(ls, x, w, b, y0, stream); },
+        [=, &vendor] { vendor.linear_forward(ls, x, w, b, y1); }, y0, y1, ls.y_size());
     const float* relu_x = a.random(ls.x_size(), true);
     cases.push_back({name + ".backward_relu", N, 4.0 * mads, false,
                      [=] {
