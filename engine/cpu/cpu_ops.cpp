@@ -225,32 +225,41 @@ void gather_channels(const float* dy, std::int64_t G, std::int64_t OC, std::int6
 }
 
 // One input channel, stride 1, no padding: each output row is a sum of KH*KW shifted input
-// rows, one multiply-add per tap over the whole row. With the row width a constant (kOW, 24 for
-// LeNet's conv1), the row's accumulators stay in vector registers for all taps; other widths
-// (kOW = 0) accumulate in memory.
-template <std::int64_t kOW>
+// rows, one multiply-add per tap over the whole row. With the row width and the channel count
+// constants (kOW = 24, kOC = 6 for LeNet's conv1), the rows of all channels stay in vector
+// registers for all taps, and each shifted input row, loaded once, serves every channel; other
+// sizes (0) take one channel at a time and accumulate in memory.
+template <std::int64_t kOW, std::int64_t kOC>
 void conv2d_forward_direct(const Conv2dShape& s, const float* x, const float* w, const float* b,
                            float* y) {
-  const std::int64_t OH = s.OH(), OW = kOW > 0 ? kOW : s.OW();
-  float acc[kOW > 0 ? kOW : 1];
+  constexpr bool kFixed = kOW > 0 && kOC > 0;
+  const std::int64_t OH = s.OH(), OW = kFixed ? kOW : s.OW(), block = kFixed ? kOC : 1;
+  const std::int64_t taps = s.KH * s.KW;
+  float acc[kFixed ? kOC : 1][kFixed ? kOW : 1];
   for (std::int64_t n = 0; n < s.N; ++n) {
     const float* x_n = x + n * s.H * s.W;
-    for (std::int64_t oc = 0; oc < s.OC; ++oc) {
-      const float* w_oc = w + oc * s.KH * s.KW;
-      const float bias = b != nullptr ? b[oc] : 0.0f;
+    for (std::int64_t oc0 = 0; oc0 < s.OC; oc0 += block) {
       for (std::int64_t oh = 0; oh < OH; ++oh) {
-        float* __restrict out = y + ((n * s.OC + oc) * OH + oh) * OW;
-        float* __restrict sum = kOW > 0 ? acc : out;
-        for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] = bias;
+        float* out = y + ((n * s.OC + oc0) * OH + oh) * OW;  // channel o's row at o*OH*OW
+        for (std::int64_t o = 0; o < block; ++o) {
+          float* __restrict sum = kFixed ? acc[o] : out + o * OH * OW;
+          const float bias = b != nullptr ? b[oc0 + o] : 0.0f;
+          for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] = bias;
+        }
         for (std::int64_t kh = 0; kh < s.KH; ++kh) {
           for (std::int64_t kw = 0; kw < s.KW; ++kw) {
             const float* __restrict in = x_n + (oh + kh) * s.W + kw;
-            const float wv = w_oc[kh * s.KW + kw];
-            for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] += wv * in[ow];
+            for (std::int64_t o = 0; o < block; ++o) {
+              float* __restrict sum = kFixed ? acc[o] : out + o * OH * OW;
+              const float wv = w[(oc0 + o) * taps + kh * s.KW + kw];
+              for (std::int64_t ow = 0; ow < OW; ++ow) sum[ow] += wv * in[ow];
+            }
           }
         }
-        if (kOW > 0) {
-          for (std::int64_t ow = 0; ow < OW; ++ow) out[ow] = sum[ow];
+        if (kFixed) {
+          for (std::int64_t o = 0; o < block; ++o) {
+            for (std::int64_t ow = 0; ow < OW; ++ow) out[o * OH * OW + ow] = acc[o][ow];
+          }
         }
       }
     }
@@ -357,10 +366,10 @@ void im2col_group(const Conv2dShape& s, const float* x, std::int64_t n0, std::in
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     Workspace& ws) {
   if (s.C == 1 && s.stride == 1 && s.pad == 0) {
-    if (s.OW() == 24) {
-      conv2d_forward_direct<24>(s, x, w, b, y);
+    if (s.OW() == 24 && s.OC == 6) {
+      conv2d_forward_direct<24, 6>(s, x, w, b, y);
     } else {
-      conv2d_forward_direct<0>(s, x, w, b, y);
+      conv2d_forward_direct<0, 0>(s, x, w, b, y);
     }
     return;
   }
