@@ -31,6 +31,16 @@ std::int64_t col_size(const Conv2dShape& s, const char* op) {
                                         {s.C, s.KH, s.KW, s.OH(), s.OW()});
 }
 
+// One image's im2col matrix, allocated once per call and refilled for each image.
+template <typename T>
+struct ColBuffer {
+  std::int64_t K, P;  // col_rows, col_cols
+  std::vector<T> data;
+  ColBuffer(const Conv2dShape& s, const char* op)
+      : K(col_rows(s)), P(col_cols(s)), data(col_size(s, op)) {}
+  MatrixMap<T> mat() { return MatrixMap<T>(data.data(), K, P); }
+};
+
 // The output columns ow whose input column ow*stride - pad + kw lies inside [0, W): [lo, hi).
 // Everything outside reads the zero padding.
 struct ColumnRange {
@@ -108,14 +118,11 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const NonDeduc
   constexpr const char* kOp = "conv2d_forward";
   s.check(kOp);
   LENET_CHECK_NOT_NULL(kOp, x, w, y);
-  const std::int64_t K = col_rows(s), P = col_cols(s);
-  std::vector<T> col(col_size(s, kOp));
-  const ConstMatrixMap<T> w_mat(w, s.OC, K);
-  const ConstMatrixMap<T> col_mat(col.data(), K, P);
+  ColBuffer<T> col(s, kOp);
   for (std::int64_t n = 0; n < s.N; ++n) {
-    im2col(s, x + n * s.C * s.H * s.W, col.data());
-    MatrixMap<T> y_n(y + n * s.OC * P, s.OC, P);
-    y_n.noalias() = w_mat * col_mat;
+    im2col(s, x + n * s.C * s.H * s.W, col.data.data());
+    MatrixMap<T> y_n(y + n * s.OC * col.P, s.OC, col.P);
+    y_n.noalias() = ConstMatrixMap<T>(w, s.OC, col.K) * col.mat();
     if (b != nullptr) y_n.colwise() += ConstColVectorMap<T>(b, s.OC);
   }
 }
@@ -125,14 +132,11 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
   constexpr const char* kOp = "conv2d_backward_data";
   s.check(kOp);
   LENET_CHECK_NOT_NULL(kOp, dy, w, dx);
-  const std::int64_t K = col_rows(s), P = col_cols(s);
-  std::vector<T> dcol(col_size(s, kOp));
-  const ConstMatrixMap<T> w_mat(w, s.OC, K);
-  MatrixMap<T> dcol_mat(dcol.data(), K, P);
+  ColBuffer<T> dcol(s, kOp);
   for (std::int64_t n = 0; n < s.N; ++n) {
-    const ConstMatrixMap<T> dy_n(dy + n * s.OC * P, s.OC, P);
-    dcol_mat.noalias() = w_mat.transpose() * dy_n;
-    col2im(s, dcol.data(), dx + n * s.C * s.H * s.W);
+    const ConstMatrixMap<T> dy_n(dy + n * s.OC * dcol.P, s.OC, dcol.P);
+    dcol.mat().noalias() = ConstMatrixMap<T>(w, s.OC, dcol.K).transpose() * dy_n;
+    col2im(s, dcol.data.data(), dx + n * s.C * s.H * s.W);
   }
 }
 
@@ -142,15 +146,14 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
   constexpr const char* kOp = "conv2d_backward_filter";
   s.check(kOp);
   LENET_CHECK_NOT_NULL(kOp, x, dy, dw);
-  const std::int64_t K = col_rows(s), P = col_cols(s);
-  std::vector<T> col(col_size(s, kOp));
-  const ConstMatrixMap<T> col_mat(col.data(), K, P);
-  MatrixMap<T> dw_mat(dw, s.OC, K);
+  ColBuffer<T> col(s, kOp);
+  const std::int64_t P = col.P;
+  MatrixMap<T> dw_mat(dw, s.OC, col.K);
   dw_mat.setZero();
   for (std::int64_t n = 0; n < s.N; ++n) {
-    im2col(s, x + n * s.C * s.H * s.W, col.data());
+    im2col(s, x + n * s.C * s.H * s.W, col.data.data());
     const ConstMatrixMap<T> dy_n(dy + n * s.OC * P, s.OC, P);
-    dw_mat.noalias() += dy_n * col_mat.transpose();
+    dw_mat.noalias() += dy_n * col.mat().transpose();
   }
   if (db != nullptr) {
     detail::ColVectorMap<T> db_vec(db, s.OC);

@@ -1,5 +1,8 @@
-// Max pooling by direct loops: each output scans its K x K window in row-major order.
+// Max pooling by direct loops: each output scans its K x K window in row-major order, with the
+// rule of formulas::pool_takes (first maximum wins, NaN wins and stays).
 #include <lenet/cpu_ref/maxpool2d.h>
+
+#include <lenet/cpu_ref/formulas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,26 +19,7 @@ void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int32_t* idx
   LENET_CHECK_NOT_NULL(kOp, x, y, idx);
   const std::int64_t OH = s.OH(), OW = s.OW();
   for (std::int64_t plane = 0; plane < s.N * s.C; ++plane) {
-    const T* x_p = x + plane * s.H * s.W;
-    T* y_p = y + plane * OH * OW;
-    std::int32_t* idx_p = idx + plane * OH * OW;
-    for (std::int64_t oh = 0; oh < OH; ++oh) {
-      for (std::int64_t ow = 0; ow < OW; ++ow) {
-        std::int64_t best = (oh * s.stride) * s.W + ow * s.stride;
-        for (std::int64_t i = 0; i < s.K; ++i) {
-          for (std::int64_t j = 0; j < s.K; ++j) {
-            const std::int64_t at = (oh * s.stride + i) * s.W + (ow * s.stride + j);
-            // Strictly greater keeps the first maximum; once best holds a NaN nothing
-            // replaces it, and a NaN replaces any number.
-            const bool take =
-                x_p[at] > x_p[best] || (std::isnan(x_p[at]) && !std::isnan(x_p[best]));
-            if (take) best = at;
-          }
-        }
-        y_p[oh * OW + ow] = x_p[best];
-        idx_p[oh * OW + ow] = static_cast<std::int32_t>(best);
-      }
-    }
+    formulas::maxpool2d_plane(s, x + plane * s.H * s.W, y + plane * OH * OW, idx + plane * OH * OW);
   }
 }
 

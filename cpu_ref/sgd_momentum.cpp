@@ -1,5 +1,7 @@
 #include <lenet/cpu_ref/sgd_momentum.h>
 
+#include <lenet/cpu_ref/formulas.h>
+
 #include <cstdint>
 
 #include <lenet/shapes.h>
@@ -15,14 +17,7 @@ void sgd_momentum_step(const SgdParams& h, std::int64_t n, T* p, const T* g, T* 
   ElementwiseShape{n}.check(kOp);
   if (n == 0) return;
   LENET_CHECK_NOT_NULL(kOp, p, g, v);
-  const T lr = static_cast<T>(h.lr);
-  const T momentum = static_cast<T>(h.momentum);
-  const T weight_decay = static_cast<T>(h.weight_decay);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T g_decayed = g[i] + weight_decay * p[i];
-    v[i] = momentum * v[i] + g_decayed;
-    p[i] -= lr * v[i];
-  }
+  formulas::sgd_momentum_step(h, n, p, g, v);
 }
 
 template void sgd_momentum_step<float>(const SgdParams&, std::int64_t, float*, const float*,

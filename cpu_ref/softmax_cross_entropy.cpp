@@ -1,6 +1,7 @@
 #include <lenet/cpu_ref/softmax_cross_entropy.h>
 
-#include <cmath>
+#include <lenet/cpu_ref/formulas.h>
+
 #include <cstdint>
 
 #include <lenet/shapes.h>
@@ -20,30 +21,7 @@ void softmax_cross_entropy(std::int64_t N, std::int64_t K, const T* logits,
                 kOp << ": labels[" << n << "] = " << labels[n] << " is outside [0, K = " << K
                     << ")");
   }
-
-  T total = 0;
-  for (std::int64_t n = 0; n < N; ++n) {
-    const T* row = logits + n * K;
-    // Subtracting the row maximum keeps every exp in (0, 1]: the sum cannot overflow and
-    // at least one term is 1, so the log is finite.
-    T row_max = row[0];
-    for (std::int64_t k = 1; k < K; ++k) {
-      if (row[k] > row_max) row_max = row[k];
-    }
-    T sum = 0;
-    for (std::int64_t k = 0; k < K; ++k) sum += std::exp(row[k] - row_max);
-    // -log softmax[label] = log_sum_exp - row[label], grouped so that two huge, equal
-    // logits cancel exactly before the small log(sum) is added.
-    total += (row_max - row[labels[n]]) + std::log(sum);
-    if (dlogits != nullptr) {
-      T* d = dlogits + n * K;
-      for (std::int64_t k = 0; k < K; ++k) {
-        const T p = std::exp(row[k] - row_max) / sum;
-        d[k] = (p - (k == labels[n] ? T(1) : T(0))) / static_cast<T>(N);
-      }
-    }
-  }
-  *loss = total / static_cast<T>(N);
+  formulas::softmax_cross_entropy(N, K, logits, labels, loss, dlogits);
 }
 
 template void softmax_cross_entropy<float>(std::int64_t, std::int64_t, const float*,

@@ -24,6 +24,7 @@
 
 #include "cpu/cpu_ops.h"
 
+#include <lenet/cpu_ref/formulas.h>
 #include <lenet/error.h>
 
 #include <Eigen/Core>
@@ -44,6 +45,7 @@ namespace lenet::engine::cpu::LENET_CPU_ISA {
 
 namespace {
 
+namespace formulas = lenet::cpu_ref::formulas;
 using Index = Eigen::Index;
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixMap = Eigen::Map<Matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
@@ -334,7 +336,9 @@ void conv2d_forward_channels(const Conv2dShape& s, const float* xs, const float*
                              const float* b, std::int64_t oc0, float* y_n) {
   const std::int64_t P = s.OH() * s.OW();
   if (P == 64) return conv2d_forward_block<kOC, 4>(s, xs, w, b, oc0, 0, y_n);
-  for (std::int64_t p0 = 0; p0 < P; p0 += 16) conv2d_forward_block<kOC, 1>(s, xs, w, b, oc0, p0, y_n);
+  for (std::int64_t p0 = 0; p0 < P; p0 += 16) {
+    conv2d_forward_block<kOC, 1>(s, xs, w, b, oc0, p0, y_n);
+  }
 }
 
 void conv2d_forward_shifted(const Conv2dShape& s, const float* x, const float* w, const float* b,
@@ -551,13 +555,8 @@ void conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* d
   mat(dw, s.OC, K, K) = mat(dwt, K, s.OC, s.OC).transpose();
 }
 
-// The reference's rule: the first maximum in row-major window order wins; a NaN replaces any
-// number and is never replaced.
-inline bool takes(float candidate, float best) {
-  // & and | instead of && and ||: no branches, so the compiler turns the pool's selects into
-  // vector blends.
-  return (candidate > best) | ((candidate != candidate) & (best == best));
-}
+// Max pooling's rule is formulas::pool_takes (the reference's, in <lenet/cpu_ref/formulas.h>).
+using formulas::pool_takes;
 
 // One output row of a 2x2, stride-2 pool: rows r0 and r1 of the input, at_row the plane index
 // of r0[0]. Four candidates in window order, with selects instead of branches (a branch per
@@ -567,6 +566,7 @@ inline bool takes(float candidate, float best) {
 using Float4 = float __attribute__((vector_size(16)));
 using Int4 = std::int32_t __attribute__((vector_size(16)));
 
+// pool_takes on four lanes at once.
 inline Int4 takes4(Float4 candidate, Float4 best) {
   return (candidate > best) | ((candidate != candidate) & (best == best));
 }
@@ -604,12 +604,12 @@ void pool_rows_2x2(const float* r0, const float* r1, std::int64_t OW, std::int32
     const float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
     float best = v0;
     std::int32_t at = at0;
-    at = takes(v1, best) ? at0 + 1 : at;
-    best = takes(v1, best) ? v1 : best;
-    at = takes(v2, best) ? at0 + W : at;
-    best = takes(v2, best) ? v2 : best;
-    at = takes(v3, best) ? at0 + W + 1 : at;
-    best = takes(v3, best) ? v3 : best;
+    at = pool_takes(v1, best) ? at0 + 1 : at;
+    best = pool_takes(v1, best) ? v1 : best;
+    at = pool_takes(v2, best) ? at0 + W : at;
+    best = pool_takes(v2, best) ? v2 : best;
+    at = pool_takes(v3, best) ? at0 + W + 1 : at;
+    best = pool_takes(v3, best) ? v3 : best;
     y[ow] = best;
     idx[ow] = at;
   }
@@ -630,19 +630,7 @@ void maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int3
       }
       continue;
     }
-    for (std::int64_t oh = 0; oh < OH; ++oh) {
-      for (std::int64_t ow = 0; ow < OW; ++ow) {
-        std::int64_t best = (oh * s.stride) * s.W + ow * s.stride;
-        for (std::int64_t i = 0; i < s.K; ++i) {
-          for (std::int64_t j = 0; j < s.K; ++j) {
-            const std::int64_t at = (oh * s.stride + i) * s.W + (ow * s.stride + j);
-            if (takes(x_p[at], x_p[best])) best = at;
-          }
-        }
-        y_p[oh * OW + ow] = x_p[best];
-        idx_p[oh * OW + ow] = static_cast<std::int32_t>(best);
-      }
-    }
+    formulas::maxpool2d_plane(s, x_p, y_p, idx_p);
   }
 }
 
@@ -698,14 +686,7 @@ void linear_backward(const LinearShape& s, const float* dy, const float* x, cons
 }
 
 void sgd_momentum_step(const SgdParams& h, std::int64_t n, float* p, const float* g, float* v) {
-  const float lr = static_cast<float>(h.lr);
-  const float momentum = static_cast<float>(h.momentum);
-  const float weight_decay = static_cast<float>(h.weight_decay);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float g_decayed = g[i] + weight_decay * p[i];
-    v[i] = momentum * v[i] + g_decayed;
-    p[i] -= lr * v[i];
-  }
+  formulas::sgd_momentum_step(h, n, p, g, v);
 }
 
 void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float mean, float stddev) {
@@ -713,26 +694,9 @@ void normalize_u8(std::int64_t n, const std::uint8_t* pixels, float* y, float me
     y[i] = (static_cast<float>(pixels[i]) / 255.0f - mean) / stddev;
 }
 
-// The reference's formulas (cpu_ref/softmax_cross_entropy.cpp), each exp computed once.
 void softmax_cross_entropy(std::int64_t N, std::int64_t K, const float* logits,
                            const std::int32_t* labels, float* loss, float* dlogits) {
-  float total = 0.0f;
-  for (std::int64_t n = 0; n < N; ++n) {
-    const float* row = logits + n * K;
-    float row_max = row[0];
-    for (std::int64_t k = 1; k < K; ++k) row_max = row[k] > row_max ? row[k] : row_max;
-    float sum = 0.0f;
-    for (std::int64_t k = 0; k < K; ++k) sum += std::exp(row[k] - row_max);
-    total += (row_max - row[labels[n]]) + std::log(sum);
-    if (dlogits != nullptr) {
-      float* d = dlogits + n * K;
-      for (std::int64_t k = 0; k < K; ++k) {
-        const float p = std::exp(row[k] - row_max) / sum;
-        d[k] = (p - (k == labels[n] ? 1.0f : 0.0f)) / static_cast<float>(N);
-      }
-    }
-  }
-  *loss = total / static_cast<float>(N);
+  formulas::softmax_cross_entropy(N, K, logits, labels, loss, dlogits);
 }
 
 std::int64_t count_correct(std::int64_t N, std::int64_t K, const float* logits,
