@@ -14,6 +14,8 @@
 #                 must be >= 97.9 %
 #   bench_ops     bench/ops.cu: every handwritten op against cuDNN/cuBLAS at LeNet's shapes,
 #                 validated, then timed (its table is in the log); needs a build with cuDNN
+#   gemm_stages   bench/gemm_stages.cu: the GEMM in stages validated and timed on this GPU, the
+#                 Markdown rows of docs/gemm-stages.md's table in the log
 #   gpu_vs_peers  bench/gpu_vs_peers.sh: train_mnist --device cuda and --device cudnn against
 #                 PyTorch eager and torch.compile on this GPU, its table of medians in the log
 #                 (2 epochs, 3 repetitions unless LENET_GPU_CHECK_PEER_EPOCHS / _REPS say more)
@@ -216,8 +218,8 @@ gpu_names=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | past
 driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
 # Every check of a full run that does not depend on the build's output, for the report's list
 # of what an early failure left out.
-planned=(preflight configure build cuda_doctor gpu_tests recipe bench_ops gpu_vs_peers
-         memcheck:train_mnist)
+planned=(preflight configure build cuda_doctor gpu_tests recipe bench_ops gemm_stages
+         gpu_vs_peers memcheck:train_mnist)
 write_report() {
   local total_s failed=0 name rc ms result report=$out/report.md
   total_s=$(seconds $(($(now_ms) - start_ms)))
@@ -356,6 +358,7 @@ if [[ -x $bin/bench_ops ]]; then
 else
   check bench_ops 5 - sh -c "echo 'no $bin/bench_ops: the build found no cuDNN'; exit 1"
 fi
+check gemm_stages 60 - "$bin/bench_gemm_stages"
 check gpu_vs_peers 300 verify_peers env MNIST_DIR="$mnist" EPOCHS="$peer_epochs" \
   REPS="$peer_reps" PYTHON="$python" bench/gpu_vs_peers.sh "$build" "$out/gpu-vs-peers"
 
