@@ -220,7 +220,7 @@ std::string cuda_banner(const le::Backend& backend) {
       lenet::introspect::LoadedImage{code.binary_version, code.ptx_version});
 }
 
-// "17 ops match the double reference on this GPU (largest error 3 % of the tolerance
+// "18 ops match the double reference on this GPU (largest error 3 % of the tolerance
 // |got - want| <= 1e-05 + 0.0001*|want|, in linear_backward; 0.01 s)"
 std::string self_check_line(const le::Backend& backend, const le::SelfCheckReport& report) {
   const char* where = "on the CPU";

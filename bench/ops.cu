@@ -6,9 +6,10 @@
 //                   that its backward reads; cuDNN's backward reads x and y instead)
 //   relu1, relu2    ReLU forward and backward on conv1's and conv2's outputs
 //   fc1, fc2, fc3   linear forward, and backward (dx, dw and db)
-//   fused forms     what the training step runs: conv1, conv2 forward_relu and
-//                   backward_data_relu, fc1, fc2 forward_relu and backward_relu, each against
-//                   cuDNN's or cuBLAS's op followed by cuDNN's activation (two calls)
+//   fused forms     conv1, conv2 forward_relu, layer_forward (convolution, bias, ReLU and
+//                   max-pool in one kernel: what the training step runs) and
+//                   backward_data_relu; fc1, fc2 forward_relu and backward_relu; each against
+//                   cuDNN's or cuBLAS's op followed by cuDNN's activation (and pooling)
 // Every case is validated first: both on the same random inputs in [-1, 1], each output within
 // 1e-3 of the largest magnitude of cuDNN's (float32 sums in other orders; a wrong index or a
 // lost term is off by far more). Then each side is timed with CUDA events around every launch
@@ -110,7 +111,9 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      },
                      {{"y", y0, y1, n}}});
   };
-  const auto add_conv = [&](const std::string& name, const lenet::Conv2dShape& cs) {
+  // ps: the pooling after the convolution, for the fused layer.
+  const auto add_conv = [&](const std::string& name, const lenet::Conv2dShape& cs,
+                            const lenet::Pool2dShape& ps) {
     const float *x = a.random(cs.x_size()), *w = a.random(cs.w_size()), *b = a.random(cs.OC);
     const float* dy = a.random(cs.y_size());
     float *y0 = a.floats(cs.y_size()), *y1 = a.floats(cs.y_size());
@@ -128,6 +131,18 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
         name + ".forward_relu", conv_flops(cs),
         [=] { lk::conv2d_forward_relu(cs, x, w, b, y0, stream); },
         [=, &vendor] { vendor.conv2d_forward(cs, x, w, b, y1); }, y0, y1, cs.y_size());
+    float *p0 = a.floats(ps.y_size()), *p1 = a.floats(ps.y_size());
+    std::int32_t* pooled_idx = a.ints(ps.y_size());
+    cases.push_back({name + ".layer_forward", N, conv_flops(cs), false,
+                     [=] {
+                       lk::conv2d_relu_maxpool2d_forward(cs, ps, x, w, b, p0, pooled_idx, stream);
+                     },
+                     [=, &vendor] {
+                       vendor.conv2d_forward(cs, x, w, b, y1);
+                       vendor.relu_forward(cs.y_size(), y1, y1);
+                       vendor.maxpool2d_forward(ps, y1, p1);
+                     },
+                     {{"y", p0, p1, ps.y_size()}}});
     const float* relu_x = a.random(cs.x_size(), true);
     cases.push_back({name + ".backward_data_relu", N, conv_flops(cs), false,
                      [=] { lk::conv2d_backward_data_relu(cs, dy, w, relu_x, dx0, stream); },
@@ -148,8 +163,8 @@ std::vector<Case> make_cases(std::int64_t N, Arena& a, CudnnOps& vendor, cudaStr
                      [=, &vendor] { vendor.conv2d_backward_filter(cs, x, dy, dw1, db1); },
                      {{"dw", dw0, dw1, cs.w_size()}, {"db", db0, db1, cs.OC}}});
   };
-  add_conv("conv1", s.conv1);
-  add_conv("conv2", s.conv2);
+  add_conv("conv1", s.conv1, s.pool1);
+  add_conv("conv2", s.conv2, s.pool2);
 
   const auto add_pool = [&](const std::string& name, const lenet::Pool2dShape& ps) {
     const float* x = a.random(ps.x_size());

@@ -61,6 +61,13 @@ void Backend::conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, c
   relu_backward(s.x_size(), dx, x, dx);
 }
 
+void Backend::conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p,
+                                            const float* x, const float* w, const float* b,
+                                            float* a, float* y, std::int32_t* idx) {
+  conv2d_forward_relu(c, x, w, b, a);
+  maxpool2d_forward(p, a, y, idx);
+}
+
 void Backend::linear_forward_relu(const LinearShape& s, const float* x, const float* w,
                                   const float* b, float* y) {
   linear_forward(s, x, w, b, y);

@@ -65,6 +65,11 @@ class CudnnBackend final : public KernelBackend {
                                  const float* x, float* dx) override {
     Backend::conv2d_backward_data_relu(s, dy, w, x, dx);
   }
+  void conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p, const float* x,
+                                     const float* w, const float* b, float* a, float* y,
+                                     std::int32_t* idx) override {
+    Backend::conv2d_relu_maxpool2d_forward(c, p, x, w, b, a, y, idx);
+  }
   void linear_forward_relu(const LinearShape& s, const float* x, const float* w, const float* b,
                            float* y) override {
     Backend::linear_forward_relu(s, x, w, b, y);

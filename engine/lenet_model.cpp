@@ -113,12 +113,14 @@ void LenetModel::forward() {
   LENET_CHECK(n_ >= 1, "LenetModel::forward: no batch loaded");
   const ref::LenetShapes s = ref::lenet_shapes(n_);
   Backend& b = backend_;
-  b.conv2d_forward_relu(s.conv1, x_.as<float>(), p(ref::kConv1Weight), p(ref::kConv1Bias),
-                        a1_.as<float>());
-  b.maxpool2d_forward(s.pool1, a1_.as<float>(), p1_.as<float>(), i1_.as<std::int32_t>());
-  b.conv2d_forward_relu(s.conv2, p1_.as<float>(), p(ref::kConv2Weight), p(ref::kConv2Bias),
-                        a2_.as<float>());
-  b.maxpool2d_forward(s.pool2, a2_.as<float>(), p2_.as<float>(), i2_.as<std::int32_t>());
+  // a1_ and a2_ hold the convolutions' outputs only where the backend stores them (backend.h);
+  // nothing after the pooling reads them.
+  b.conv2d_relu_maxpool2d_forward(s.conv1, s.pool1, x_.as<float>(), p(ref::kConv1Weight),
+                                  p(ref::kConv1Bias), a1_.as<float>(), p1_.as<float>(),
+                                  i1_.as<std::int32_t>());
+  b.conv2d_relu_maxpool2d_forward(s.conv2, s.pool2, p1_.as<float>(), p(ref::kConv2Weight),
+                                  p(ref::kConv2Bias), a2_.as<float>(), p2_.as<float>(),
+                                  i2_.as<std::int32_t>());
   b.linear_forward_relu(s.fc1, p2_.as<float>(), p(ref::kFc1Weight), p(ref::kFc1Bias),
                         h1_.as<float>());
   b.linear_forward_relu(s.fc2, h1_.as<float>(), p(ref::kFc2Weight), p(ref::kFc2Bias),

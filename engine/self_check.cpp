@@ -97,7 +97,9 @@ class Checker {
  public:
   Checker(const Backend& backend, const char* op) : backend_(backend.name()) { result_.op = op; }
 
-  void floats(const char* output, const std::vector<float>& got, const std::vector<double>& want) {
+  // got: float outputs, or doubles computed from them.
+  template <typename T>
+  void floats(const char* output, const std::vector<T>& got, const std::vector<double>& want) {
     for (std::size_t i = 0; i < got.size(); ++i) {
       const double g = got[i], w = want[i];
       const double error = std::fabs(g - w);
@@ -236,6 +238,46 @@ OpCheck check_maxpool2d_forward(Backend& b, Inputs& in) {
   Checker c(b, "maxpool2d_forward");
   c.floats("y", ws.read(y, kPool.y_size()), want_y);
   c.exact("idx", ws.read(idx, kPool.y_size()), want_idx);
+  return c.result();
+}
+
+// The pooling of kConv's output [3, 5, 9, 7]: y [3, 5, 4, 3], the last row and column unread.
+constexpr Pool2dShape kConvPool{3, 5, 9, 7, 2, 2};
+
+// The fused convolution layer: y against the reference's conv2d, ReLU and max-pool. Its idx
+// may differ from the reference's where two values of a window are equal to rounding, so each
+// index is checked by what it points at: a position inside its own window (else NaN, a failure)
+// whose reference value is the window's maximum to the same tolerance.
+OpCheck check_conv2d_relu_maxpool2d_forward(Backend& b, Inputs& in) {
+  static_assert(kConvPool.N == kConv.N && kConvPool.C == kConv.OC, "kConvPool pools kConv");
+  const auto x = in.uniform(kConv.x_size(), -1, 1), w = in.uniform(kConv.w_size(), -1, 1),
+             bias = in.uniform(kConv.b_size(), -1, 1);
+  Workspace ws(b);
+  float* a = ws.output<float>(kConv.y_size());
+  float* y = ws.output<float>(kConvPool.y_size());
+  std::int32_t* idx = ws.output<std::int32_t>(kConvPool.y_size());
+  b.conv2d_relu_maxpool2d_forward(kConv, kConvPool, ws.input(x), ws.input(w), ws.input(bias), a,
+                                  y, idx);
+  std::vector<double> want_a = zeros(kConv.y_size()), want_y = zeros(kConvPool.y_size());
+  std::vector<std::int32_t> want_idx(static_cast<std::size_t>(kConvPool.y_size()));
+  ref::conv2d_forward(kConv, widen(x).data(), widen(w).data(), widen(bias).data(), want_a.data());
+  ref::relu_forward(kConv.y_size(), want_a.data(), want_a.data());
+  ref::maxpool2d_forward(kConvPool, want_a.data(), want_y.data(), want_idx.data());
+  const std::vector<std::int32_t> got_idx = ws.read(idx, kConvPool.y_size());
+  std::vector<double> pointed(got_idx.size());
+  const std::int64_t OH = kConvPool.OH(), OW = kConvPool.OW(), H = kConvPool.H, W = kConvPool.W;
+  const std::int64_t S = kConvPool.stride, K = kConvPool.K;
+  for (std::size_t o = 0; o < got_idx.size(); ++o) {
+    const auto i = static_cast<std::int64_t>(o);
+    const std::int64_t plane = i / (OH * OW), oh = i / OW % OH, ow = i % OW;
+    const std::int64_t at = got_idx[o], h = at / W, col = at % W;
+    const bool in_window = at >= 0 && h >= oh * S && h < oh * S + K && col >= ow * S &&
+                           col < ow * S + K;
+    pointed[o] = in_window ? want_a[static_cast<std::size_t>(plane * H * W + at)] : NAN;
+  }
+  Checker c(b, "conv2d_relu_maxpool2d_forward");
+  c.floats("y", ws.read(y, kConvPool.y_size()), want_y);
+  c.floats("idx", pointed, want_y);
   return c.result();
 }
 
@@ -411,7 +453,8 @@ SelfCheckReport self_check(Backend& backend) {
         // The fused forms the training step runs (backend.h), last so that the inputs of the
         // ops above stay what they were before these existed.
         check_conv2d_forward<true>, check_conv2d_backward_data<true>,
-        check_linear_forward<true>, check_linear_backward<true>}) {
+        check_linear_forward<true>, check_linear_backward<true>,
+        check_conv2d_relu_maxpool2d_forward}) {
     report.ops.push_back(check(backend, in));
   }
   report.seconds =

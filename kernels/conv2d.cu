@@ -16,6 +16,18 @@
 // forms apply ReLU (conv2d_forward_relu) or ReLU's backward (conv2d_backward_data_relu) in the
 // GEMM's store, with relu.cuh's rule.
 //
+// conv2d_relu_maxpool2d_forward, the whole forward pass of a convolution layer as the training
+// step runs it, is a direct convolution instead: one thread per
+// pooled output y[n, oc, ph, pw]. For each position (oh, ow) of its pooling window, in
+// row-major order, it computes the convolution's output there as the GEMM does (the sum over
+// (c, kh, kw) in that order, from 0, zero padding read as 0), adds the bias, applies ReLU and
+// offers the value to the window's maximum (maxpool.cuh). So y and idx are bitwise those of
+// conv2d_forward_relu followed by maxpool2d_forward, while the convolution's output, K*K times
+// the pooled tensor's size, is never written nor read back, and the layer is one launch, not
+// two. Work per thread: K*K*C*KH*KW multiply-adds (LeNet: 100 in conv1, 600 in conv2), inputs
+// and weights read through the cache: neighbouring threads share most of their input windows,
+// and a (n, oc) plane's threads the same weights.
+//
 // Index math is 32-bit (the launchers check the sizes: gemm.cuh). A GEMM thread keeps one
 // index fixed (its row of a, its column of b) and walks the other, the reduction index k, a
 // tile at a time. The fixed one is decomposed into its coordinates once per thread; k is kept
@@ -28,6 +40,7 @@
 
 #include "gemm.cuh"
 #include "launch.h"
+#include "maxpool.cuh"
 #include "relu.cuh"
 
 namespace lenet::kernels {
@@ -204,6 +217,54 @@ ConvSizes conv_sizes(const char* op, const Conv2dShape& s) {
 
 PaddedInput padded_input(const ConvSizes& z, const float* x) { return {x, z.C, z.H, z.W}; }
 
+// ---- conv2d + bias + ReLU + max-pool in one kernel ----
+
+constexpr int kConvPoolBlockSize = 256;
+
+struct ConvPoolSizes {
+  int N, C, H, W, OC, KH, KW, OH, OW, stride, pad;  // the convolution
+  int K, pool_stride, PH, PW;                        // the pooling of its output
+};
+
+__global__ void conv2d_relu_maxpool2d_kernel(ConvPoolSizes z, const float* x, const float* w,
+                                             const float* b, float* y, std::int32_t* idx) {
+  const int total = z.N * z.OC * z.PH * z.PW;
+  for (const std::int64_t e : grid_stride(total)) {
+    const int i = static_cast<int>(e);
+    const int pw = i % z.PW, ph = (i / z.PW) % z.PH;
+    const int oc = (i / (z.PW * z.PH)) % z.OC, n = i / (z.PW * z.PH * z.OC);
+    const float* filter = w + oc * z.C * z.KH * z.KW;
+    const float* image = x + n * z.C * z.H * z.W;
+    float best = 0.0f;
+    int best_at = -1;
+    for (int wi = 0; wi < z.K; ++wi) {
+      for (int wj = 0; wj < z.K; ++wj) {
+        const int oh = ph * z.pool_stride + wi, ow = pw * z.pool_stride + wj;
+        const int h0 = oh * z.stride - z.pad, w0 = ow * z.stride - z.pad;
+        float acc = 0.0f;
+        for (int c = 0; c < z.C; ++c) {
+          for (int kh = 0; kh < z.KH; ++kh) {
+            for (int kw = 0; kw < z.KW; ++kw) {
+              const int h = h0 + kh, col = w0 + kw;
+              const bool inside = h >= 0 && h < z.H && col >= 0 && col < z.W;
+              const float v = inside ? image[(c * z.H + h) * z.W + col] : 0.0f;
+              acc += filter[(c * z.KH + kh) * z.KW + kw] * v;
+            }
+          }
+        }
+        if (b != nullptr) acc += b[oc];
+        const float v = relu_value(acc);
+        if (best_at < 0 || pool_takes(v, best)) {
+          best = v;
+          best_at = oh * z.OW + ow;
+        }
+      }
+    }
+    y[i] = best;
+    idx[i] = best_at;
+  }
+}
+
 }  // namespace
 
 // ---- launchers ----
@@ -277,6 +338,29 @@ std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s) {
 
 static_assert(kConv2dBackwardFilterMaxWorkspaceBytes == detail::kSplitWorkspaceBound,
               "conv2d.h's workspace bound is gemm.cuh's");
+
+void conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p, const float* x,
+                                   const float* w, const float* b, float* y, std::int32_t* idx,
+                                   cudaStream_t stream) {
+  constexpr const char* kOp = "conv2d_relu_maxpool2d_forward";
+  c.check(kOp);
+  p.check(kOp);
+  LENET_CHECK(p.N == c.N && p.C == c.OC && p.H == c.OH() && p.W == c.OW(),
+              kOp << ": the pooling's input [" << p.N << ", " << p.C << ", " << p.H << ", " << p.W
+                  << "] is not the convolution's output [" << c.N << ", " << c.OC << ", "
+                  << c.OH() << ", " << c.OW() << "]");
+  detail::check_32bit_indices(kOp, {{"x", c.x_size()},
+                                    {"w", c.w_size()},
+                                    {"the convolution's output", c.y_size()},
+                                    {"y", p.y_size()}});
+  LENET_CHECK_NOT_NULL(kOp, x, w, y, idx);
+  const auto i = [](std::int64_t v) { return static_cast<int>(v); };
+  const ConvPoolSizes z{i(c.N),  i(c.C),   i(c.H),  i(c.W),        i(c.OC),   i(c.KH),
+                        i(c.KW), i(c.OH()), i(c.OW()), i(c.stride), i(c.pad), i(p.K),
+                        i(p.stride), i(p.OH()), i(p.OW())};
+  LENET_LAUNCH(conv2d_relu_maxpool2d_kernel, detail::grid_1d(p.y_size(), kConvPoolBlockSize),
+               kConvPoolBlockSize, 0, stream, z, x, w, b, y, idx);
+}
 
 }  // namespace LENET_KERNELS_ABI
 }  // namespace lenet::kernels

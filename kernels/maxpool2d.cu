@@ -1,7 +1,7 @@
 // maxpool2d, K x K window moved by stride, no padding, NCHW.
 //   forward:  y[n, c, oh, ow] = max of the window; idx = h*W + w of the winner inside the (n, c)
 //             plane. The first maximum in row-major window order wins; a NaN wins over any
-//             number (the first NaN), so NaN propagates. One thread per output.
+//             number (the first NaN), so NaN propagates (maxpool.cuh). One thread per output.
 //   backward: dx[n, c, h, w] = sum of dy[n, c, oh, ow] over the windows that contain (h, w) and
 //             chose it. One thread per input element gathers (no atomics, deterministic); dx
 //             is overwritten, so elements no window chose get 0. idx values outside the plane
@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "launch.h"
+#include "maxpool.cuh"
 
 namespace lenet::kernels {
 inline namespace LENET_KERNELS_ABI {
@@ -32,8 +33,7 @@ __global__ void maxpool2d_forward_kernel(std::int64_t total, std::int64_t H, std
       for (std::int64_t kw = 0; kw < K; ++kw) {
         const std::int64_t at = (oh * stride + kh) * W + ow * stride + kw;
         const float v = xp[at];
-        const bool best_is_nan = best != best;
-        if (!best_is_nan && (v > best || v != v)) {
+        if (pool_takes(v, best)) {
           best = v;
           best_at = at;
         }

@@ -1,4 +1,5 @@
 // conv2d kernels (implicit GEMM on the 16x16 tiled kernel) against the double reference.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <lenet/cpu_ref/conv2d.h>
 #include <lenet/kernels/conv2d.h>
+#include <lenet/kernels/maxpool2d.h>
 #include <lenet/kernels/relu.h>
 #include <lenet/shapes.h>
 
@@ -270,6 +272,49 @@ TEST(Conv2dKernel, FusedReluFormsAreBitwiseTheOpThenItsRelu) {
   }
 }
 
+// The pooled output of conv2d_relu_maxpool2d_forward: y and idx, downloaded.
+struct Pooled {
+  std::vector<float> y;
+  std::vector<std::int32_t> idx;
+};
+
+// The fused convolution layer gives bitwise the y and idx of conv2d_forward_relu followed by
+// maxpool2d_forward: LeNet's two layers, and an odd one with stride, padding and overlapping
+// pooling windows (K 3, stride 2), in every thread order.
+TEST(Conv2dKernel, FusedLayerIsBitwiseConvReluThenMaxPool) {
+  namespace k = lenet::kernels;
+  struct Layer {
+    Conv2dShape c;
+    lenet::Pool2dShape p;
+  };
+  for (const Layer& l : {Layer{{5, 1, 28, 28, 6, 5, 5}, {5, 6, 24, 24, 2, 2}},
+                         Layer{{5, 6, 12, 12, 16, 5, 5}, {5, 16, 8, 8, 2, 2}},
+                         Layer{{2, 3, 11, 13, 7, 3, 4, 2, 1}, {2, 7, 6, 6, 3, 2}}}) {
+    ASSERT_EQ(l.p.H, l.c.OH());
+    ASSERT_EQ(l.p.W, l.c.OW());
+    const LayerInputs<float> in = conv_inputs(l.c);
+    const DeviceArray<float> x(in.x), w(in.w), b(in.b);
+    const auto run = [&](bool fused) {
+      DeviceArray<float> a = poisoned<float>(l.c.y_size()), y = poisoned<float>(l.p.y_size());
+      DeviceArray<std::int32_t> idx = poisoned<std::int32_t>(l.p.y_size());
+      if (fused) {
+        k::conv2d_relu_maxpool2d_forward(l.c, l.p, x.get(), w.get(), b.get(), y.get(), idx.get());
+      } else {
+        k::conv2d_forward_relu(l.c, x.get(), w.get(), b.get(), a.get());
+        k::maxpool2d_forward(l.p, a.get(), y.get(), idx.get());
+      }
+      return Pooled{y.download(), idx.download()};
+    };
+    const Pooled want = run(false);
+    ASSERT_GT(std::count(want.y.begin(), want.y.end(), 0.0f), 0) << "the ReLU cut nothing";
+    lenet::test::for_each_thread_order([&] {
+      const Pooled got = run(true);
+      EXPECT_TRUE(bitwise_equal(got.y, want.y)) << "y";
+      EXPECT_TRUE(bitwise_equal(got.idx, want.idx)) << "idx";
+    });
+  }
+}
+
 // Each launcher applies Conv2dShape::check (its rules: test_shapes.cpp) and checks its pointers.
 TEST(Conv2dKernel, LaunchersCheckShapeAndPointers) {
   namespace k = lenet::kernels;
@@ -291,6 +336,21 @@ TEST(Conv2dKernel, LaunchersCheckShapeAndPointers) {
       "conv2d_backward_data_relu", s, zero_stride, "stride", {"dy", "w", "x", "dx"},
       [](auto... a) { k::conv2d_backward_data_relu(a...); }, dy.get(), w.get(), x.get(),
       dx.get()));
+  const lenet::Pool2dShape pool{1, 2, 4, 4, 2, 2};  // of y [1, 2, 4, 4]
+  DeviceArray<float> pooled(pool.y_size());
+  DeviceArray<std::int32_t> idx(pool.y_size());
+  EXPECT_TRUE(checks_shape_and_pointers(
+      "conv2d_relu_maxpool2d_forward", s, zero_stride, "stride", {"x", "w", kOptional, "y", "idx"},
+      [&](const Conv2dShape& c, auto... a) { k::conv2d_relu_maxpool2d_forward(c, pool, a...); },
+      x.get(), w.get(), b.get(), pooled.get(), idx.get()));
+  const lenet::Pool2dShape other{1, 2, 5, 4, 2, 2};  // not the convolution's output
+  EXPECT_TRUE(throws_invalid_argument(
+      [&] {
+        k::conv2d_relu_maxpool2d_forward(s, other, x.get(), w.get(), b.get(), pooled.get(),
+                                         idx.get());
+      },
+      {"conv2d_relu_maxpool2d_forward: the pooling's input [1, 2, 5, 4] is not the "
+       "convolution's output [1, 2, 4, 4]"}));
   EXPECT_TRUE(checks_shape_and_pointers(
       "conv2d_backward_filter", s, zero_stride, "stride", {"x", "dy", "dw", kOptional},
       [](auto... a) { k::conv2d_backward_filter(a..., nullptr, 0); }, x.get(), dy.get(),

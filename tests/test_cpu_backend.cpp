@@ -183,7 +183,7 @@ TEST_P(CpuBackendLevel, MaxPoolKeepsTheFirstMaximumAndNaN) {
 TEST_P(CpuBackendLevel, SelfCheckPasses) {
   const auto cpu = backend(2);
   const le::SelfCheckReport report = le::self_check(*cpu);
-  EXPECT_EQ(report.ops.size(), 17u);
+  EXPECT_EQ(report.ops.size(), 18u);
   for (const le::OpCheck& op : report.ops) EXPECT_LE(op.max_fraction, 1.0) << op.op;
 }
 

@@ -64,7 +64,7 @@ TEST(CudnnBackend, SelfCheckPasses) {
   const auto backend = gpu_backend(le::make_cudnn_backend, &why);
   LENET_SKIP_OR_FAIL_WITHOUT_GPU(why);
   const le::SelfCheckReport report = le::self_check(*backend);
-  EXPECT_EQ(report.ops.size(), 17u);
+  EXPECT_EQ(report.ops.size(), 18u);
   for (const le::OpCheck& op : report.ops) EXPECT_LE(op.max_fraction, 1.0) << op.op;
 }
 

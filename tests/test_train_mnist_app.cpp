@@ -119,7 +119,7 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheClassicLines) {
                        "--log-every 5 --metrics " + metrics + " --save " + ckpt);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("train_mnist: backend cpu"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("train_mnist: self-check: 17 ops match the double reference on the CPU"),
+  EXPECT_NE(r.out.find("train_mnist: self-check: 18 ops match the double reference on the CPU"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("[1,     5] loss: "), std::string::npos) << r.out;
@@ -132,7 +132,7 @@ TEST_F(TrainMnistApp, TrainsAndPrintsTheClassicLines) {
   // and the end of the run.
   const Metrics m = read_metrics(metrics);
   EXPECT_EQ(m.recipe().at("backend"), "cpu");
-  EXPECT_EQ(m.recipe().at("self_check").at("ops"), 17);
+  EXPECT_EQ(m.recipe().at("self_check").at("ops"), 18);
   EXPECT_EQ(m.recipe().at("batch_size"), 64);
   EXPECT_EQ(m.recipe().at("epochs"), 2);
   EXPECT_TRUE(m.recipe().at("resumed_from").is_null());
@@ -172,7 +172,7 @@ TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
   const std::string::size_type backend = r.out.find(
       "train_mnist: backend sim on CUDA kernels in the CPU simulator, 2 threads\n");
   const std::string::size_type check = r.out.find(
-      "train_mnist: self-check: 17 ops match the double reference in the CPU simulator "
+      "train_mnist: self-check: 18 ops match the double reference in the CPU simulator "
       "(largest error ");
   const std::string::size_type first_step = r.out.find("[1,     2] loss: ");
   EXPECT_NE(backend, std::string::npos) << r.out;
@@ -188,7 +188,7 @@ TEST_F(TrainMnistApp, TrainsOnTheSimBackendAfterItsSelfCheck) {
 
   const nlohmann::json recipe = read_metrics(metrics).recipe();
   EXPECT_EQ(recipe.at("backend"), "sim");
-  EXPECT_EQ(recipe.at("self_check").at("ops"), 17);
+  EXPECT_EQ(recipe.at("self_check").at("ops"), 18);
   EXPECT_LE(recipe.at("self_check").at("worst_fraction_of_tolerance").get<double>(), 1.0);
 }
 

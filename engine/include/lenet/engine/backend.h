@@ -150,6 +150,13 @@ class Backend {
                                          const float* x, float* dx);
   virtual void linear_forward_relu(const LinearShape& s, const float* x, const float* w,
                                    const float* b, float* y);
+  // A convolution layer's forward pass: conv2d_forward_relu (c) and then maxpool2d_forward (p)
+  // of its output. a: [N, OC, OH, OW], where this default, the two calls, leaves the
+  // convolution's output; sim and cuda run one kernel that never stores it (a is then left as
+  // it was).
+  virtual void conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p,
+                                             const float* x, const float* w, const float* b,
+                                             float* a, float* y, std::int32_t* idx);
   // dx must not be null.
   virtual void linear_backward_relu(const LinearShape& s, const float* dy, const float* x,
                                     const float* w, float* dx, float* dw, float* db);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <lenet/kernels/runtime.h>
 #include <lenet/shapes.h>
@@ -29,6 +30,17 @@ void conv2d_forward_relu(const Conv2dShape& s, const float* x, const float* w, c
                          float* y, cudaStream_t stream = nullptr);
 void conv2d_backward_data_relu(const Conv2dShape& s, const float* dy, const float* w,
                                const float* x, float* dx, cudaStream_t stream = nullptr);
+
+// A convolution layer's forward pass in one launch, as the training step runs it: the y and idx
+// of maxpool2d_forward(p, ...) on the output of conv2d_forward_relu(c, x, w, b, ...),
+// bitwise, without storing that output. c is the convolution, p the pooling of its output:
+// p.N == c.N, p.C == c.OC, p.H == c.OH(), p.W == c.OW(). x: [N, C, H, W], w: [OC, C, KH, KW],
+// b: [OC] or null; y and idx: [N, OC, PH, PW] (overwritten), idx the position oh*OW + ow of each
+// maximum in its (n, oc) plane of the convolution's output. Every tensor, the convolution's
+// output included, must have at most 2^30 - 1 elements (32-bit indices).
+void conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p, const float* x,
+                                   const float* w, const float* b, float* y, std::int32_t* idx,
+                                   cudaStream_t stream = nullptr);
 
 // dw and db, overwritten (not accumulated), deterministic.  x: [N, C, H, W],
 // dy: [N, OC, OH, OW], dw: [OC, C, KH, KW], db: [OC] or null.
