@@ -108,8 +108,10 @@ TEST_P(CpuBackendLevel, ConvAndLinearOpsMatchTheReference) {
   // the second: forward and backward filter at a width other than 24, backward data at 12 x 12,
   // 5 x 5); K*P = 100*40*40 floats, a group of one image each, so a chunk of 4 images has
   // several groups. LeNet's own two shapes at an odd batch (the constant-size direct paths);
-  // the direct backward-data path at sizes read at run time, once with rows of exactly 16
-  // lanes (W + KW - 1 = 16, H = 16), and just past it (W + KW - 1 = 17: the GEMM path).
+  // the AVX-512 copy's paths for stride 1 without padding at sizes read at run time (shifted
+  // rows with P not a multiple of 16 and OC not of 4; full correlation once with rows of
+  // exactly 16 lanes, W + KW - 1 = 16 and H = 16, and just past it: the GEMM path). The other
+  // levels run im2col + GEMM for all of them.
   const lenet::Conv2dShape shapes[] = {{10, 3, 25, 23, 4, 3, 3, 2, 1},
                                        {5, 1, 9, 8, 3, 4, 3, 1, 2},
                                        {7, 1, 12, 12, 2, 5, 5},

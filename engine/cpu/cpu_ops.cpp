@@ -3,18 +3,22 @@
 // avx512) and that level's -m flags: Eigen then picks its SSE2, AVX2+FMA or AVX-512 packets,
 // and the compiler vectorizes the plain loops for the same units.
 //
-// Convolution is batch-level work: the images of a chunk go through im2col together, in
-// groups sized to stay in the L2 cache, and each group is one GEMM instead of one small GEMM
-// per image. With P = OH*OW output positions and K = C*KH*KW patch values, for a group of G
-// images
+// Convolution in general is batch-level work: the images of a chunk go through im2col
+// together, in groups sized to stay in the L2 cache, and each group is one GEMM instead of one
+// small GEMM per image. With P = OH*OW output positions and K = C*KH*KW patch values, for a
+// group of G images
 //   col  [K, G*P]    column g*P + p holds the patch that output position p of image g reads
 //   y    [OC, G*P]   = w [OC, K] * col, scattered back to NCHW with the bias added
 //   dcol [K, G*P]    = w^T * dy, then col2im adds each entry back where it came from
-//   dw   [OC, K]    += dy [OC, G*P] * col^T,  db += row sums of dy
-// where dy [OC, G*P] is the group's output gradient gathered from NCHW. A one-channel input
-// with stride 1 and no padding (LeNet's conv1) is convolved directly instead: six 5x5 filters
-// over 24-wide rows are 25 multiply-adds of one vector row each, less work than writing an
-// im2col matrix 25 times the image's size.
+//   dw^T [K, OC]    += col * dy^T [G*P, OC],  db += row sums of dy
+// where dy [OC, G*P] is the group's output gradient gathered from NCHW. LeNet's shapes (stride
+// 1, no padding, small planes) take direct paths instead, each described where it is written:
+// - one input channel (conv1): the forward pass and the filter gradient as multiply-adds of
+//   whole 24-wide rows, no im2col matrix 25 times the image's size;
+// - in the AVX-512 copy (see Float16), several channels (conv2): the forward pass from shifted
+//   input rows, a fifth of im2col, with the sums of 4 channels x 64 positions in registers;
+//   the data gradient as a "full" correlation of dy with the filters, one 16-lane register per
+//   input row, no dcol matrix and no col2im.
 //
 // No op allocates once its workspace has grown: the GEMMs are cut into tiles whose packed
 // panels fit under EIGEN_STACK_ALLOCATION_LIMIT, below which Eigen packs on the stack (above
@@ -213,9 +217,15 @@ float sum(const float* x, std::int64_t n) {
   return total;
 }
 
-// Sixteen floats, one vector register at AVX-512 (two at AVX2, four at SSE2): GCC's portable
-// vector type, so one text serves every level.
+// Sixteen floats in GCC's portable vector type: one register in the AVX-512 copy. The AVX2 and
+// SSE2 copies would split each into pieces that go through memory (measured 5 to 7 times slower
+// than im2col + GEMM for conv2), so the paths written with it run in the AVX-512 copy only.
 using Float16 = float __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+constexpr bool kFloat16InRegisters = true;
+#else
+constexpr bool kFloat16InRegisters = false;
+#endif
 
 // dy [G, OC, P] (NCHW) -> dyt [OC, G*P]: one row per output channel, as the GEMMs read it.
 void gather_channels(const float* dy, std::int64_t G, std::int64_t OC, std::int64_t P, float* dyt) {
@@ -377,7 +387,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     }
     return;
   }
-  if (s.stride == 1 && s.pad == 0) return conv2d_forward_shifted(s, x, w, b, y, ws);
+  if (kFloat16InRegisters && s.stride == 1 && s.pad == 0) {
+    return conv2d_forward_shifted(s, x, w, b, y, ws);
+  }
   const std::int64_t K = s.C * s.KH * s.KW, P = s.OH() * s.OW(), G = group_size(s);
   float* col = grow(ws.col, K * G * P);
   float* tmp = grow(ws.tmp, s.OC * G * P);
@@ -453,7 +465,8 @@ void conv2d_backward_data_full(const Conv2dShape& s, const float* dy, const floa
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           Workspace& ws) {
-  if (s.stride == 1 && s.pad == 0 && s.W + s.KW - 1 <= kRowLanes && s.H <= kRowLanes) {
+  if (kFloat16InRegisters && s.stride == 1 && s.pad == 0 && s.W + s.KW - 1 <= kRowLanes &&
+      s.H <= kRowLanes) {
     if (s.H == 12 && s.W == 12 && s.KH == 5 && s.KW == 5) {
       conv2d_backward_data_full<12, 12, 5>(s, dy, w, dx, ws);
     } else {
