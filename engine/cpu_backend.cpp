@@ -1,13 +1,14 @@
-// The cpu backend: fast float ops of its own (engine/cpu/cpu_ops.cpp: batch-level im2col +
-// Eigen GEMMs, vectorized loops), built for several instruction sets and picked at start-up;
-// lenet::cpu_ref stays the specification the tests compare it with. The batch is split into
-// one chunk per thread; chunks are fixed by the thread count alone and partial weight gradients
-// are added in chunk order, so one thread count (and one instruction set) always gives bitwise
-// equal results.
+// The cpu backend: fast float ops of its own (engine/cpu/cpu_ops.cpp: direct convolutions at
+// LeNet's shapes, batch-level im2col + Eigen GEMMs otherwise, vectorized loops), built for
+// several instruction sets and picked at start-up; lenet::cpu_ref stays the specification the
+// tests compare it with. The batch is split into one chunk per thread; chunks are fixed by the
+// thread count alone and partial weight gradients are added in chunk order, so one thread
+// count (and one instruction set) always gives bitwise equal results.
 //
-// Not fused, although the issue suggests it: bias + ReLU and ReLU + max-pool are separate calls
-// of the Backend interface (LenetModel::forward), and an op cannot know what the next call will
-// be. The bias is added where the GEMM output is copied back anyway, and each op is one pass.
+// Not fused yet: the Backend's fused calls that LenetModel makes (conv2d_relu_maxpool2d_forward,
+// linear_forward_relu, conv2d_backward_data_relu, linear_backward_relu) take their defaults
+// (engine/backend.cpp: the two calls each). The bias is added inside each convolution and
+// linear op.
 #include <lenet/engine/backend.h>
 #include <lenet/error.h>
 

@@ -17,8 +17,8 @@
 
 namespace lenet::engine::cpu {
 
-// Scratch memory of one chunk: the im2col matrix and a GEMM output or gathered gradient. The
-// vectors only grow (the first step of a shape allocates, later steps reuse), so a training
+// Scratch memory of one chunk: the im2col matrix (or a direct path's shifted or padded rows,
+// or its partial sums) and a GEMM output or gathered gradient. The vectors only grow (the first step of a shape allocates, later steps reuse), so a training
 // step allocates nothing once the first has run.
 struct Workspace {
   std::vector<float> col;
