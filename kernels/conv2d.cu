@@ -345,10 +345,7 @@ void conv2d_relu_maxpool2d_forward(const Conv2dShape& c, const Pool2dShape& p, c
   constexpr const char* kOp = "conv2d_relu_maxpool2d_forward";
   c.check(kOp);
   p.check(kOp);
-  LENET_CHECK(p.N == c.N && p.C == c.OC && p.H == c.OH() && p.W == c.OW(),
-              kOp << ": the pooling's input [" << p.N << ", " << p.C << ", " << p.H << ", " << p.W
-                  << "] is not the convolution's output [" << c.N << ", " << c.OC << ", "
-                  << c.OH() << ", " << c.OW() << "]");
+  check_pools_output_of(kOp, p, c);
   detail::check_32bit_indices(kOp, {{"x", c.x_size()},
                                     {"w", c.w_size()},
                                     {"the convolution's output", c.y_size()},

@@ -113,6 +113,18 @@ TEST(Shapes, Pool2dCheckRejectsEachBrokenRule) {
   });
 }
 
+// A pooling that reads a convolution's output matches it in every dimension but its window.
+TEST(Shapes, PoolOfAConvolutionMustReadItsOutput) {
+  const Conv2dShape conv{2, 3, 12, 12, 16, 5, 5};  // y [2, 16, 8, 8]
+  EXPECT_NO_THROW(lenet::check_pools_output_of("op", Pool2dShape{2, 16, 8, 8, 2, 2}, conv));
+  for (const Pool2dShape& p : {Pool2dShape{1, 16, 8, 8, 2, 2}, Pool2dShape{2, 6, 8, 8, 2, 2},
+                               Pool2dShape{2, 16, 7, 8, 2, 2}, Pool2dShape{2, 16, 8, 9, 2, 2}}) {
+    EXPECT_TRUE(lenet::test::throws_invalid_argument(
+        [&] { lenet::check_pools_output_of("op", p, conv); },
+        {"op: the pooling's input [", "] is not the convolution's output [2, 16, 8, 8]"}));
+  }
+}
+
 TEST(Shapes, LinearSizes) {
   const LinearShape fc1{64, 256, 120};
   EXPECT_NO_THROW(fc1.check("test"));

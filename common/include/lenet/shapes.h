@@ -124,6 +124,15 @@ struct Pool2dShape {
   }
 };
 
+// A convolution layer's forward pass, convolution then max-pooling (the fused
+// conv2d_relu_maxpool2d_forward): p must pool exactly c's output. Throws naming op otherwise.
+inline void check_pools_output_of(const char* op, const Pool2dShape& p, const Conv2dShape& c) {
+  LENET_CHECK(p.N == c.N && p.C == c.OC && p.H == c.OH() && p.W == c.OW(),
+              op << ": the pooling's input [" << p.N << ", " << p.C << ", " << p.H << ", " << p.W
+                 << "] is not the convolution's output [" << c.N << ", " << c.OC << ", " << c.OH()
+                 << ", " << c.OW() << "]");
+}
+
 // linear: x [N, in] and w [out, in] (+ b [out]) -> y [N, out] = x w^T + b, as PyTorch's Linear.
 struct LinearShape {
   std::int64_t N = 0, in = 0, out = 0;
