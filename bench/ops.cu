@@ -34,6 +34,7 @@
 #include <cuda_runtime_api.h>
 
 #include <lenet/cpu_ref/lenet.h>
+#include <lenet/cpu_ref/relu.h>
 #include <lenet/kernels.h>
 
 #include "cuda_events.h"
@@ -55,9 +56,7 @@ class Arena {
     std::vector<float> host(static_cast<std::size_t>(n));
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     for (float& v : host) v = u(rng_);
-    if (relu_output) {
-      for (float& v : host) v = v > 0.0f ? v : 0.0f;
-    }
+    if (relu_output) ref::relu_forward(n, host.data(), host.data());
     floats_.emplace_back(host);
     return floats_.back().data();
   }

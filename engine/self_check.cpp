@@ -167,7 +167,7 @@ OpCheck check_normalize_u8(Backend& b, Inputs& in) {
 // A ReLU's output for the fused backward ops' masks: about half of it 0.
 std::vector<float> relu_output(Inputs& in, std::int64_t n) {
   std::vector<float> y = in.uniform(n, -1, 1);
-  for (float& v : y) v = v > 0.0f ? v : 0.0f;
+  ref::relu_forward(n, y.data(), y.data());
   return y;
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <lenet/cpu_ref/conv2d.h>
+#include <lenet/cpu_ref/relu.h>
 #include <lenet/kernels/conv2d.h>
 #include <lenet/kernels/maxpool2d.h>
 #include <lenet/kernels/relu.h>
@@ -259,7 +260,7 @@ TEST(Conv2dKernel, FusedReluFormsAreBitwiseTheOpThenItsRelu) {
   for (const Conv2dShape& s :
        {Conv2dShape{2, 3, 11, 13, 20, 5, 5, 2, 2}, Conv2dShape{3, 6, 12, 12, 16, 5, 5}}) {
     LayerInputs<float> in = conv_inputs(s);
-    for (float& v : in.x) v = v > 0.0f ? v : 0.0f;
+    lenet::cpu_ref::relu_forward(s.x_size(), in.x.data(), in.x.data());
     const DeviceArray<float> x(in.x), w(in.w), b(in.b), dy(in.dy);
     EXPECT_TRUE(lenet::test::fused_forward_matches(
         s.y_size(), [&](float* y) { k::conv2d_forward(s, x.get(), w.get(), b.get(), y); },
