@@ -10,7 +10,7 @@ namespace lenet::engine {
 namespace ref = lenet::cpu_ref;
 
 namespace {
-constexpr std::int64_t kPixels = ref::kLenetInputH * ref::kLenetInputW;
+constexpr std::int64_t kPixels = ref::kLenetInputPixels;
 constexpr std::int64_t kClasses = ref::kLenetClasses;
 }  // namespace
 

@@ -14,7 +14,7 @@ namespace lenet::engine {
 namespace {
 
 namespace ref = lenet::cpu_ref;
-constexpr std::int64_t kPixels = ref::kLenetInputH * ref::kLenetInputW;
+constexpr std::int64_t kPixels = ref::kLenetInputPixels;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

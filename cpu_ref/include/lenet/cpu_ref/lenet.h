@@ -23,6 +23,7 @@ namespace lenet::cpu_ref {
 
 inline constexpr std::int64_t kLenetInputH = 28;
 inline constexpr std::int64_t kLenetInputW = 28;
+inline constexpr std::int64_t kLenetInputPixels = kLenetInputH * kLenetInputW;
 inline constexpr std::int64_t kLenetClasses = 10;
 inline constexpr std::size_t kLenetParamCount = 10;
 
