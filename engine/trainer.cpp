@@ -223,17 +223,18 @@ void Trainer::make_resident() {
   resident_.window = config_.readback_every;
   resident_.losses = losses_.as<float>();
   resident_.corrects = corrects_.as<std::int64_t>();
+  host_losses_.resize(static_cast<std::size_t>(config_.readback_every));
+  host_corrects_.resize(static_cast<std::size_t>(config_.readback_every));
 }
 
 // Reads the losses and counts of the steps queued since the last read (one wait for the
 // backend, however many steps), checks each loss, adds them to the epoch's figures and tells
 // the observer, batch by batch.
 void Trainer::read_back(std::int64_t queued, std::int64_t batches, TrainObserver* observer) {
-  const std::size_t window = static_cast<std::size_t>(config_.readback_every);
-  std::vector<float> losses(window);
-  std::vector<std::int64_t> corrects(window);
-  backend_.download(losses.data(), losses_.data(), window * sizeof(float));
-  backend_.download(corrects.data(), corrects_.data(), window * sizeof(std::int64_t));
+  std::vector<float>& losses = host_losses_;
+  std::vector<std::int64_t>& corrects = host_corrects_;
+  backend_.download(losses.data(), losses_.data(), losses_.bytes());
+  backend_.download(corrects.data(), corrects_.data(), corrects_.bytes());
   epoch_seconds_ += seconds_since(segment_start_);
   segment_start_ = std::chrono::steady_clock::now();
   const std::int64_t epoch = epochs_done_ + 1;

@@ -165,6 +165,9 @@ class Trainer {
   std::chrono::steady_clock::time_point segment_start_;  // training time counted from here
   // The training set and the step's bookkeeping in the backend's memory, and the recorded step.
   Buffer images_, labels_, order_, cursor_, losses_, corrects_;
+  // Their host copies in read_back(), sized once with them.
+  std::vector<float> host_losses_;
+  std::vector<std::int64_t> host_corrects_;
   ResidentData resident_;
   std::unique_ptr<StepGraph> step_graph_;
   std::vector<ResumeOverride> overrides_;
