@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,26 @@ TEST_P(CpuBackendLevel, MaxPoolKeepsTheFirstMaximumAndNaN) {
   for (std::size_t i = 0; i < y.size(); ++i) {
     EXPECT_TRUE(std::memcmp(&y[i], &want_y[i], sizeof(float)) == 0) << "y[" << i << "]";
   }
+}
+
+// An index outside its plane is refused before anything is written, naming its place in the
+// whole batch (not in a thread's chunk).
+TEST_P(CpuBackendLevel, MaxPoolBackwardRefusesAnIndexOutsideThePlane) {
+  const auto cpu = backend(2);
+  const lenet::Pool2dShape s{4, 2, 6, 6, 2, 2};  // y [4, 2, 3, 3]: chunks of 2 images
+  const std::vector<float> dy(static_cast<std::size_t>(s.y_size()), 1.0f);
+  std::vector<std::int32_t> idx(static_cast<std::size_t>(s.y_size()), 0);
+  idx[60] = 36;  // image 3's second plane; H*W = 36
+  std::vector<float> dx(static_cast<std::size_t>(s.x_size()), 7.0f);
+  try {
+    cpu->maxpool2d_backward(s, dy.data(), idx.data(), dx.data());
+    FAIL() << "maxpool2d_backward took idx 36 in a plane of 36";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("maxpool2d_backward: idx[60] = 36 is outside the plane"),
+              std::string::npos)
+        << e.what();
+  }
+  for (const float v : dx) ASSERT_EQ(v, 7.0f) << "dx was written before the check";
 }
 
 TEST_P(CpuBackendLevel, SelfCheckPasses) {

@@ -35,7 +35,8 @@ struct Ops {
   // x, dy -> dw [OC, C, KH, KW] summed over the chunk's images, db [OC] (or null).
   void (*conv2d_backward_filter)(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                                  float* db, Workspace& ws);
-  // x [N, C, H, W] -> y, idx [N, C, OH, OW]; throws for an idx outside the plane (backward).
+  // x [N, C, H, W] -> y, idx [N, C, OH, OW]; backward: the caller has checked that every idx
+  // lies inside its plane (cpu_backend.cpp checks the whole batch before any chunk writes).
   void (*maxpool2d_forward)(const Pool2dShape& s, const float* x, float* y, std::int32_t* idx);
   void (*maxpool2d_backward)(const Pool2dShape& s, const float* dy, const std::int32_t* idx,
                              float* dx);
